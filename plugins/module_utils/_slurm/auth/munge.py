@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A client for munged's UNIX socket: encodes a credential without libmunge.
+
+One request per connection: an 11-byte header (magic, version 4, type, retry, length) and
+an ENC_REQ body; munged learns our uid from the kernel (SO_PEERCRED).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+import time
+from typing import Optional, Sequence
+
+from ..errors import RequestError
+
+DEFAULT_SOCKETS = ("/run/munge/munge.socket.2", "/var/run/munge/munge.socket.2")
+
+_MAGIC = 0x00606D4B
+_VERSION = 4
+_ENC_REQ = 2
+_ENC_RSP = 3
+_DEFAULT = 1  # cipher, mac and zip: the daemon's defaults
+_UID_ANY = 0xFFFFFFFF
+_HEADER = struct.Struct(">IBBBI")
+_MAX_REPLY = 1 << 20
+_ERRORS = {
+    1: "a munge library error", 2: "invalid argument", 3: "buffer overrun",
+    4: "out of memory", 5: "munged could not be reached", 6: "a socket error",
+    7: "timed out", 8: "bad length", 9: "bad credential", 10: "bad version",
+    11: "bad cipher", 12: "bad mac", 13: "bad compression", 14: "bad realm",
+    15: "credential invalid", 16: "credential expired", 17: "credential rewound",
+    18: "credential replayed", 19: "unauthorized",
+}
+
+
+def find_socket(path: Optional[str] = None) -> str:
+    """The munged socket to use: the given one, or the first default that exists."""
+    candidates: Sequence[str] = (path,) if path else DEFAULT_SOCKETS
+    for candidate in candidates:
+        if os.path.exists(candidate):
+            return candidate
+    raise RequestError("munged socket not found at %s" % " or ".join(candidates),
+                       "is munged running on this host? set munge_socket if it listens elsewhere")
+
+
+def _recv_exact(sock: socket.socket, count: int) -> bytes:
+    data = bytearray()
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise RequestError("munged closed the connection mid-reply")
+        data += chunk
+    return bytes(data)
+
+
+def _encode_once(path: str, payload: bytes, timeout: float, retry: int) -> bytes:
+    body = struct.pack(">BBBB", _DEFAULT, _DEFAULT, _DEFAULT, 0)  # no realm
+    body += struct.pack(">IIII", 0, _UID_ANY, _UID_ANY, len(payload)) + payload
+    request = _HEADER.pack(_MAGIC, _VERSION, _ENC_REQ, retry, len(body)) + body
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(request)
+        magic, version, kind, _retry, length = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
+        if magic != _MAGIC or version != _VERSION or kind != _ENC_RSP or length > _MAX_REPLY:
+            raise RequestError("unexpected reply from munged at %s" % path)
+        reply = _recv_exact(sock, length)
+    finally:
+        sock.close()
+    error_num, error_len = reply[0], reply[1]
+    if error_num:
+        text = reply[2:2 + error_len].rstrip(b"\0").decode("utf-8", "replace")
+        raise RequestError("munged could not encode a credential: %s"
+                           % (text or _ERRORS.get(error_num, "error %d" % error_num)))
+    offset = 2 + error_len
+    (data_len,) = struct.unpack(">I", reply[offset:offset + 4])
+    credential = reply[offset + 4:offset + 4 + data_len].rstrip(b"\0")
+    if not credential.startswith(b"MUNGE:"):
+        raise RequestError("munged returned something that is not a credential")
+    return credential
+
+
+def encode(payload: bytes, path: Optional[str] = None, timeout: float = 5.0,
+           attempts: int = 5) -> bytes:
+    """A fresh credential carrying payload, unrestricted (any uid may decode it)."""
+    socket_path = find_socket(path)
+    delay = 0.05
+    for attempt in range(attempts):
+        try:
+            return _encode_once(socket_path, payload, timeout, attempt)
+        except OSError as exc:
+            transient = exc.errno in (errno.ECONNREFUSED, errno.EAGAIN, errno.EINTR)
+            if not transient or attempt == attempts - 1:
+                if isinstance(exc, socket.timeout):
+                    raise RequestError("munged at %s did not answer within %gs"
+                                       % (socket_path, timeout))
+                raise RequestError("cannot talk to munged at %s: %s"
+                                   % (socket_path, exc.strerror or exc))
+            time.sleep(delay)
+            delay *= 2
+    raise RequestError("cannot talk to munged at %s" % socket_path)  # not reached

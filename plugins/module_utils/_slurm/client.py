@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""fetch(): servers x version negotiation x credentials -> the controller's files.
+
+Negotiation follows what controllers do with a version they do not accept: 20.02-24.05 and
+26.05+ close silently, 24.11-25.11 answer rc 1007 in their own version, 25.11+ with HTTP
+answer HTTP. Scanning down from the newest version we speak, the first success is the
+highest version the controller accepts. Each attempt carries a fresh credential.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+from . import return_codes as rcs
+from .auth.credentials import Credentials
+from .errors import (ClosedError, ControllerError, FetchError, NetworkError, ReplyError,
+                     RequestError, SlurmConfigError)
+from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SLURMD, REQUEST_CONFIG,
+                       ConfigFile, ConfigReply, RcReply, decode_reply, encode_request,
+                       encode_request_body)
+from .transport import DEFAULT_MAX_FRAME, Address, HttpReplyError, exchange, parse_address
+from .versions import best_within_window, implemented, probe_order, release_of, version_of
+
+REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
+
+#: exchange(address, frame, timeout, max_frame) -> reply frame; the only I/O we do.
+Exchange = Callable[[Address, bytes, float, int], Union[bytes, bytearray]]
+
+_INCLUDE = re.compile(rb"^[ \t]*include[ \t]+([^ \t\r\n]+)", re.IGNORECASE | re.MULTILINE)
+
+# The last version that worked per controller: repeated fetches skip the probing.
+_negotiated: Dict[Address, int] = {}
+
+
+class FetchResult(NamedTuple):
+    files: List[ConfigFile]
+    spool_dir: Optional[str]
+    controller: str
+    protocol_version: int
+    release: str
+    warnings: List[str]
+
+
+def _attempt(address: Address, version: int, credentials: Credentials, flags: int,
+             timeout: float, max_frame: int, send: Exchange) -> Union[ConfigReply, RcReply]:
+    body = encode_request_body(version, flags)
+    frame = encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
+    return decode_reply(send(address, frame, timeout, max_frame),
+                        slurmd_set=bool(flags & CONFIG_REQUEST_SLURMD))
+
+
+def _controller_error(rc: int, credentials: Credentials) -> ControllerError:
+    text, hint = rcs.describe(rc)
+    if rc == rcs.AUTHENTICATION_ERROR:
+        hint = "auth %s: %s" % (credentials.name, credentials.rejected_hint)
+    return ControllerError(rc, "the controller answered %s" % text, hint)
+
+
+def negotiate(address: Address, credentials: Credentials, flags: int,
+              protocol: Optional[int], timeout: float, max_frame: int = DEFAULT_MAX_FRAME,
+              send: Exchange = exchange) -> ConfigReply:
+    """One controller: find a version it accepts and fetch; raise what it told us."""
+    if protocol is not None:
+        queue = [protocol]
+    else:
+        cached = _negotiated.get(address)
+        queue = probe_order()
+        if cached in queue:
+            queue.remove(cached)
+            queue.insert(0, cached)
+    tried: List[int] = []
+    http = False
+    native: Optional[int] = None
+    while queue:
+        version = queue.pop(0)
+        tried.append(version)
+        try:
+            reply = _attempt(address, version, credentials, flags, timeout, max_frame, send)
+        except ClosedError:
+            continue
+        except HttpReplyError:
+            http = True
+            continue
+        if isinstance(reply, ConfigReply):
+            _negotiated[address] = version
+            return reply
+        if reply.rc == rcs.TLS_REQUIRED:
+            raise _controller_error(reply.rc, credentials)
+        if reply.rc == rcs.AUTHENTICATION_ERROR and reply.version != version:
+            # 24.11-25.11 reject a version with rc 1007 in their own version.
+            native = reply.version
+            best = best_within_window(native) if implemented(native) or native > version else None
+            if protocol is None and best is not None and best not in tried:
+                queue = [best]
+            continue
+        raise _controller_error(reply.rc, credentials)
+    _negotiated.pop(address, None)
+    if native is not None:
+        raise ReplyError("no common protocol version: the controller speaks Slurm %s, "
+                         "we tried %s" % (release_of(native),
+                                          ", ".join(release_of(v) for v in tried)),
+                         "pin a release the controller accepts, or leave protocol on auto"
+                         if protocol is not None else None)
+    what = ("Slurm %s (protocol %d)" % (release_of(protocol), protocol >> 8)
+            if protocol is not None else "every protocol version from Slurm %s to %s"
+            % (release_of(tried[-1]), release_of(tried[0])))
+    if http:
+        raise ReplyError("the controller (Slurm 25.11 or newer, HTTP on) accepted none of "
+                         "%s" % what)
+    raise ClosedError("the controller closed the connection without replying to %s: "
+                      "the protocol version is not supported or the credential was "
+                      "rejected" % what, "auth %s: %s" % (credentials.name,
+                                                        credentials.rejected_hint))
+
+
+def _missing_includes(files: Sequence[ConfigFile]) -> List[str]:
+    shipped = {f.name for f in files}
+    warnings = []
+    for parent in files:
+        if parent.content is None or not parent.name.endswith(".conf"):
+            continue
+        for match in _INCLUDE.finditer(parent.content):
+            name = match.group(1).decode("utf-8", "replace")
+            if "/" not in name and name not in shipped and not any(c in name for c in "*?["):
+                warnings.append("%s includes %s, which the controller did not send "
+                                "(controllers before 22.05, or replies at their older "
+                                "protocols, do not ship included files)" % (parent.name, name))
+    return warnings
+
+
+def _retryable(error: SlurmConfigError) -> bool:
+    """Whether the next controller in the list might do better than this one."""
+    if isinstance(error, ControllerError):
+        return error.rc in rcs.STANDBY or error.rc in rcs.RATE_LIMITED
+    return isinstance(error, (NetworkError, ReplyError))
+
+
+def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
+          request: str = "slurmd", protocol: Optional[str] = "auto", timeout: float = 10.0,
+          max_frame: int = DEFAULT_MAX_FRAME, send: Exchange = exchange) -> FetchResult:
+    """Fetches the configuration from the first controller of servers that serves it."""
+    if request not in REQUEST_SETS:
+        raise RequestError("unknown request set %r: use slurmd or client" % request)
+    if not servers:
+        raise RequestError("no controller given")
+    if timeout <= 0:
+        raise RequestError("timeout must be positive")
+    pinned = None if protocol in (None, "", "auto") else version_of(str(protocol))
+    addresses = [s if isinstance(s, Address) else parse_address(s) for s in servers]
+    attempts: List[Tuple[str, SlurmConfigError]] = []
+    for address in addresses:
+        try:
+            reply = negotiate(address, credentials, REQUEST_SETS[request], pinned, timeout,
+                              max_frame, send)
+        except SlurmConfigError as error:
+            attempts.append((str(address), error))
+            if isinstance(error, RequestError) or not _retryable(error):
+                break
+            continue
+        return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
+                           release_of(reply.version), _missing_includes(reply.files))
+    raise FetchError(attempts)

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One exception family whose class says whose fault a failure is.
+
+RequestError: ours (bad options, no credential, an unusable local key or socket).
+ReplyError: the peer's (a malformed or hostile reply, or a controller that said no).
+NetworkError: the network's (refused, timed out, closed).
+Messages never contain tokens, keys or credentials.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+
+class SlurmConfigError(Exception):
+    """Base class: every failure of the client is one of these, never anything else."""
+
+    def __init__(self, message: str, hint: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else "%s (%s)" % (self.message, self.hint)
+
+
+class RequestError(SlurmConfigError):
+    """Our side: the request could not be built or the options are wrong."""
+
+
+class MissingLibraryError(RequestError):
+    """An optional Python library (PyJWT, dnspython) is needed for what was asked."""
+
+    def __init__(self, library: str, purpose: str) -> None:
+        super().__init__("%s is required %s" % (library, purpose))
+        self.library = library
+        self.purpose = purpose
+
+
+class ReplyError(SlurmConfigError):
+    """The peer's side: the reply is malformed, unexpected or hostile."""
+
+
+class ControllerError(ReplyError):
+    """The controller answered RESPONSE_SLURM_RC with a non-zero return code."""
+
+    def __init__(self, rc: int, message: str, hint: Optional[str] = None) -> None:
+        super().__init__(message, hint)
+        self.rc = rc
+
+
+class NetworkError(SlurmConfigError):
+    """The network's side: connection refused, timed out, or closed early."""
+
+
+class ClosedError(NetworkError):
+    """The controller closed the connection without sending a single byte."""
+
+
+class FetchError(SlurmConfigError):
+    """No controller could serve the request; names every server tried and why."""
+
+    def __init__(self, attempts: List[Tuple[str, SlurmConfigError]]) -> None:
+        self.attempts = attempts
+        if len(attempts) == 1:
+            server, error = attempts[0]
+            message = "%s: %s" % (server, error)
+        else:
+            message = "no controller answered: " + "; ".join(
+                "%s: %s" % (server, error) for server, error in attempts)
+        super().__init__(message)
+
+    @property
+    def last(self) -> Optional[SlurmConfigError]:
+        return self.attempts[-1][1] if self.attempts else None

@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""File names a controller may send: one plain name each, no paths, no tricks.
+
+A real slurmctld ships bare names (includes with a '/' and absolute scripts are never
+shipped), so anything else comes from a broken or hostile peer and fails the whole fetch.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .errors import ReplyError
+
+MAX_NAME = 255
+
+
+def check_name(name: str) -> None:
+    if not name:
+        raise ReplyError("reply lists a file with an empty name")
+    if len(name.encode("utf-8")) > MAX_NAME:
+        raise ReplyError("reply lists a file name longer than %d bytes" % MAX_NAME)
+    if name in (".", "..") or ".." in name.split("/"):
+        raise ReplyError("reply lists a file name with '..': %r" % name)
+    if name.startswith("/"):
+        raise ReplyError("reply lists an absolute file name: %r" % name)
+    if "/" in name or "\\" in name:
+        raise ReplyError("reply lists a file name with a directory part: %r" % name)
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise ReplyError("reply lists a file name with control characters: %r" % name)
+
+
+def check_names(names: Iterable[str]) -> None:
+    seen = set()
+    for name in names:
+        check_name(name)
+        if name in seen:
+            raise ReplyError("reply lists the file %r twice" % name)
+        seen.add(name)

@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Slurm's primitive encodings (pack8/16/32, packstr, packmem) over bytes.
+
+The reader never trusts a length: every count is checked against the bytes actually
+present before anything is sliced, so a hostile length costs nothing.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Optional, Union
+
+from .errors import ReplyError
+
+NO_VAL = 0xFFFFFFFE
+
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+
+def u8(value: int) -> bytes:
+    return bytes((value & 0xFF,))
+
+
+def u16(value: int) -> bytes:
+    return _U16.pack(value & 0xFFFF)
+
+
+def u32(value: int) -> bytes:
+    return _U32.pack(value & 0xFFFFFFFF)
+
+
+def packstr(value: Optional[Union[str, bytes]]) -> bytes:
+    """Slurm's packstr: the length counts the trailing NUL, which is sent; None is u32 0."""
+    if value is None:
+        return u32(0)
+    data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    return u32(len(data) + 1) + data + b"\0"
+
+
+def packmem(data: bytes) -> bytes:
+    return u32(len(data)) + data
+
+
+class Reader:
+    """A cursor over one received frame; every read is bounds-checked."""
+
+    __slots__ = ("_view", "_pos", "what")
+
+    def __init__(self, data: Buffer, what: str = "reply") -> None:
+        self._view = memoryview(data)
+        self._pos = 0
+        self.what = what
+
+    @property
+    def remaining(self) -> int:
+        return len(self._view) - self._pos
+
+    @property
+    def position(self) -> int:
+        return self._pos
+
+    def _take(self, count: int, field: str) -> memoryview:
+        if count < 0 or count > self.remaining:
+            raise ReplyError("truncated %s: %s needs %d bytes at offset %d, %d left"
+                             % (self.what, field, count, self._pos, self.remaining))
+        start = self._pos
+        self._pos += count
+        return self._view[start:self._pos]
+
+    def u8(self, field: str) -> int:
+        return self._take(1, field)[0]
+
+    def u16(self, field: str) -> int:
+        return int(_U16.unpack(self._take(2, field))[0])
+
+    def u32(self, field: str) -> int:
+        return int(_U32.unpack(self._take(4, field))[0])
+
+    def skip(self, count: int, field: str) -> None:
+        self._take(count, field)
+
+    def mem(self, field: str) -> bytes:
+        length = self.u32(field + " length")
+        return bytes(self._take(length, field))
+
+    def packstr(self, field: str) -> Optional[bytes]:
+        """Returns the string's bytes without the NUL, or None for Slurm's NULL."""
+        length = self.u32(field + " length")
+        if length == 0:
+            return None
+        data = self._take(length, field)
+        if data[-1] != 0:
+            raise ReplyError("malformed %s: %s is not NUL-terminated" % (self.what, field))
+        return bytes(data[:-1])
+
+    def packstr_view(self, field: str) -> Optional[memoryview]:
+        """As packstr, without copying: for large file contents."""
+        length = self.u32(field + " length")
+        if length == 0:
+            return None
+        data = self._take(length, field)
+        if data[-1] != 0:
+            raise ReplyError("malformed %s: %s is not NUL-terminated" % (self.what, field))
+        return data[:-1]

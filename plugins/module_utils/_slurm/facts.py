@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fetched files as Ansible facts and back: the shape the module returns and the
+writer module takes. Text that is valid UTF-8 travels as content; anything else as
+content_base64 with content null, so that no byte is ever lost."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any, Dict, List, Optional
+
+from .errors import RequestError
+from .messages import ConfigFile
+from .names import check_name
+
+
+def file_fact(file: ConfigFile) -> Dict[str, Any]:
+    content = file.content
+    fact: Dict[str, Any] = {"exists": file.exists, "executable": file.executable,
+                            "content": None, "content_base64": None,
+                            "sha256": None, "size": None}
+    if content is not None:
+        fact["sha256"] = hashlib.sha256(content).hexdigest()
+        fact["size"] = len(content)
+        try:
+            fact["content"] = content.decode("utf-8")
+        except UnicodeDecodeError:
+            fact["content_base64"] = base64.b64encode(content).decode("ascii")
+    return fact
+
+
+def files_facts(files: List[ConfigFile]) -> Dict[str, Dict[str, Any]]:
+    return {f.name: file_fact(f) for f in files}
+
+
+def fact_content(name: str, fact: Dict[str, Any]) -> Optional[bytes]:
+    """The exact bytes a fact stands for, checked against its sha256 when it has one."""
+    if not fact.get("exists", True):
+        return None
+    if fact.get("content_base64") is not None:
+        try:
+            data = base64.b64decode(fact["content_base64"], validate=True)
+        except (ValueError, TypeError):
+            raise RequestError("file %s: content_base64 is not valid base64" % name)
+    elif fact.get("content") is not None:
+        data = str(fact["content"]).encode("utf-8", "surrogateescape")
+    else:
+        data = b""
+    digest = fact.get("sha256")
+    if digest and hashlib.sha256(data).hexdigest() != digest:
+        raise RequestError("file %s: content does not match its sha256" % name)
+    return data
+
+
+def facts_files(facts: Dict[str, Dict[str, Any]]) -> List[ConfigFile]:
+    """ConfigFiles from facts (as the module returned them), names checked again."""
+    if not isinstance(facts, dict):
+        raise RequestError("files must be a dict keyed by file name")
+    out = []
+    for name, fact in facts.items():
+        check_name(name)
+        if not isinstance(fact, dict):
+            raise RequestError("file %s: expected a dict" % name)
+        content = fact_content(name, fact)
+        out.append(ConfigFile(name, content, content is not None, bool(fact.get("executable"))))
+    return out

@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Writing a fetched configuration into a directory the way slurmd does, and safer.
+
+Two phases: every new file is first written in full to a temporary file in the target
+directory (so a full disk or a permission error fails before anything is replaced), then
+the temporaries are renamed over their targets. A reader never sees half a file, and a
+failure leaves every existing file as it was. Files the controller reports as absent are
+removed only when asked (prune); files it never mentions are never touched.
+"""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import hashlib
+import os
+import stat
+import tempfile
+from typing import Iterable, List, NamedTuple, Optional
+
+from .errors import RequestError
+from .messages import ConfigFile
+from .names import check_names
+
+FILE_MODE = 0o644
+SCRIPT_MODE = 0o755
+DIR_MODE = 0o755
+_MAX_DIFF = 256 * 1024
+
+
+class Change(NamedTuple):
+    name: str
+    action: str  # "create", "update", "attributes" or "remove"
+    before: Optional[bytes]
+    after: Optional[bytes]
+    mode: int
+
+
+class WriteError(RequestError):
+    """A file could not be written or removed; names the file and the cause."""
+
+
+def wanted_mode(file: ConfigFile) -> int:
+    return SCRIPT_MODE if file.executable else FILE_MODE
+
+
+def _read(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise WriteError("cannot read %s: %s" % (path, exc.strerror or exc))
+
+
+def _owned(path: str, mode: int, uid: Optional[int], gid: Optional[int]) -> bool:
+    info = os.lstat(path)
+    return (stat.S_IMODE(info.st_mode) == mode and stat.S_ISREG(info.st_mode)
+            and (uid is None or info.st_uid == uid) and (gid is None or info.st_gid == gid))
+
+
+def plan(directory: str, files: Iterable[ConfigFile], prune: bool = True,
+         uid: Optional[int] = None, gid: Optional[int] = None) -> List[Change]:
+    """What applying files to directory would change, without changing anything."""
+    files = list(files)
+    check_names(f.name for f in files)
+    changes = []
+    for file in files:
+        path = os.path.join(directory, file.name)
+        if os.path.islink(path) or os.path.isdir(path):
+            raise WriteError("%s is a %s, not a regular file; refusing to replace it"
+                             % (path, "symlink" if os.path.islink(path) else "directory"))
+        before = _read(path)
+        mode = wanted_mode(file)
+        if not file.exists:
+            if prune and before is not None:
+                changes.append(Change(file.name, "remove", before, None, mode))
+            continue
+        after = file.content or b""
+        if before is None:
+            changes.append(Change(file.name, "create", None, after, mode))
+        elif before != after:
+            changes.append(Change(file.name, "update", before, after, mode))
+        elif not _owned(path, mode, uid, gid):
+            changes.append(Change(file.name, "attributes", before, after, mode))
+    return changes
+
+
+def _cause(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "no space left on the file system"
+    if exc.errno == errno.EDQUOT:
+        return "disk quota exceeded"
+    if exc.errno == errno.EROFS:
+        return "the file system is read-only"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def ensure_directory(directory: str, uid: Optional[int] = None, gid: Optional[int] = None,
+                     mode: int = DIR_MODE) -> bool:
+    """Creates directory (and parents) when missing; True when it created it."""
+    if os.path.isdir(directory):
+        return False
+    try:
+        os.makedirs(directory, mode)
+        os.chmod(directory, mode)
+        if uid is not None or gid is not None:
+            os.chown(directory, -1 if uid is None else uid, -1 if gid is None else gid)
+    except OSError as exc:
+        raise WriteError("cannot create the directory %s: %s" % (directory, _cause(exc)))
+    return True
+
+
+def _write_temporary(directory: str, change: Change, uid: Optional[int],
+                     gid: Optional[int]) -> str:
+    fd, temporary = tempfile.mkstemp(prefix=".%s." % change.name, suffix=".new", dir=directory)
+    try:
+        view = memoryview(change.after or b"")
+        while view:
+            view = view[os.write(fd, view):]
+        os.fchmod(fd, change.mode)
+        if uid is not None or gid is not None:
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(temporary)
+        raise
+    os.close(fd)
+    return temporary
+
+
+def apply(directory: str, changes: List[Change], uid: Optional[int] = None,
+          gid: Optional[int] = None) -> None:
+    """Carries out a plan: all temporaries first, then the renames, then removals."""
+    staged = []
+    try:
+        for change in changes:
+            if change.action == "remove":
+                continue
+            try:
+                staged.append((_write_temporary(directory, change, uid, gid), change))
+            except OSError as exc:
+                raise WriteError("cannot write %s: %s; no file was changed"
+                                 % (os.path.join(directory, change.name), _cause(exc)))
+        while staged:
+            temporary, change = staged[0]
+            target = os.path.join(directory, change.name)
+            try:
+                os.rename(temporary, target)
+            except OSError as exc:
+                raise WriteError("cannot replace %s: %s" % (target, _cause(exc)))
+            staged.pop(0)
+    finally:
+        for temporary, _change in staged:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+    for change in changes:
+        if change.action == "remove":
+            target = os.path.join(directory, change.name)
+            try:
+                os.unlink(target)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise WriteError("cannot remove %s: %s" % (target, _cause(exc)))
+    if changes:
+        try:
+            fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+
+def is_text(data: Optional[bytes]) -> bool:
+    if data is None:
+        return True
+    if b"\0" in data or len(data) > _MAX_DIFF:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def summary(data: Optional[bytes]) -> str:
+    if data is None:
+        return "(absent)\n"
+    return "%d bytes, sha256 %s\n" % (len(data), hashlib.sha256(data).hexdigest())
+
+
+def describe(directory: str, change: Change) -> str:
+    """A unified diff for text, a size and checksum line for anything else."""
+    path = os.path.join(directory, change.name)
+    if change.action == "attributes":
+        return "%s: owner, group or mode differ (want mode %04o)\n" % (path, change.mode)
+    if is_text(change.before) and is_text(change.after):
+        before = (change.before or b"").decode("utf-8").splitlines(True)
+        after = (change.after or b"").decode("utf-8").splitlines(True)
+        lines = difflib.unified_diff(before, after,
+                                     path if change.before is not None else "/dev/null",
+                                     path if change.after is not None else "/dev/null")
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                       for line in lines)
+    return "--- %s\n%s+++ %s\n%s" % (path, summary(change.before), path, summary(change.after))

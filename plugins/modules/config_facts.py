@@ -1,0 +1,203 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: config_facts
+short_description: Fetch Slurm's configuration from slurmctld, the way configless slurmd does
+version_added: 0.1.0
+description:
+  - Sends slurmctld the C(REQUEST_CONFIG) RPC that configless C(slurmd) and C(sackd) send, and
+    returns the configuration files it answers with as facts.
+  - Needs no Slurm daemon and no Slurm binaries on the target, only Python 3.8 or newer.
+    Minting a JWT from a key needs PyJWT.
+  - Speaks every Slurm release from 20.11 to 26.05 and finds the protocol version by itself.
+  - Changes nothing on the target, so it also runs in check mode; use the
+    M(straw.slurm.config_files) module or the P(straw.slurm.configless#role) role to write the files.
+author:
+  - straw.slurm developers
+options:
+  servers:
+    description:
+      - Controllers to ask, in order, as V(host), V(host:port), V([ipv6]) or V([ipv6]:port).
+      - The port defaults to 6817. The next controller is tried when one cannot be reached,
+        does not answer, or is a backup in standby.
+    type: list
+    elements: str
+    required: true
+  auth:
+    description:
+      - How to authenticate. V(munge) encodes a credential through the local munged; V(jwt)
+        sends a token (auth/jwt must be in the controller's C(AuthAltTypes)).
+      - V(slurm) (auth/slurm with C(slurm.key)) is not supported yet.
+    type: str
+    choices: [munge, jwt, slurm]
+    default: munge
+  munge_socket:
+    description:
+      - Path of munged's socket. Defaults to C(/run/munge/munge.socket.2), then C(/var/run/munge/munge.socket.2).
+    type: path
+  jwt_token:
+    description:
+      - The token for O(auth=jwt), for example from C(scontrol token) or the
+        M(straw.slurm.jwt_token) lookup. When neither this nor O(jwt_key) is set, the
+        C(SLURM_JWT) environment variable of the module is used.
+    type: str
+  jwt_key:
+    description:
+      - Path on the target of the cluster's C(jwt_hs256.key), to mint a short-lived token for
+        O(jwt_user). Needs PyJWT on the target. Anyone holding this key is root on the cluster.
+    type: path
+  jwt_user:
+    description: The user a minted token names (claim C(sun)).
+    type: str
+    default: slurm
+  request:
+    description:
+      - V(slurmd) asks for the full set slurmd gets (and its spool directory); the controller
+        grants it only to root or SlurmUser.
+      - V(client) asks for the set Slurm's commands get; any authenticated user may have it.
+    type: str
+    choices: [slurmd, client]
+    default: slurmd
+  protocol:
+    description:
+      - V(auto) finds the newest protocol version the controller accepts. A release such as
+        V(22.05) skips the probing.
+    type: str
+    default: auto
+  timeout:
+    description: Seconds allowed for each controller (connect and reply).
+    type: float
+    default: 10
+notes:
+  - The facts carry the files' contents; they are not secrets, but they can be large.
+seealso:
+  - module: straw.slurm.config_files
+  - role: straw.slurm.configless
+attributes:
+  check_mode:
+    support: full
+    description: Fetching changes nothing, so it runs the same in check mode.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
+"""
+
+EXAMPLES = r"""
+- name: Fetch the configuration with munge, as slurmd would
+  straw.slurm.config_facts:
+    servers: [ctl1.example.org, ctl2.example.org]
+
+- name: Fetch the client set with a token minted on the Ansible controller
+  straw.slurm.config_facts:
+    servers: ["[2001:db8::10]:6817"]
+    auth: jwt
+    jwt_token: "{{ lookup('straw.slurm.jwt_token', key='/secrets/jwt_hs256.key') }}"
+    request: client
+
+- name: Show what slurm.conf says
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts['slurm_config']['files']['slurm.conf']['content'] }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts about the fetched configuration.
+  returned: success
+  type: dict
+  contains:
+    slurm_config:
+      description: The configuration the controller sent.
+      type: dict
+      contains:
+        files:
+          description:
+            - The files, keyed by name. Files the controller reports as absent are listed with
+              RV(ansible_facts.slurm_config.files.exists=false); they are not there on the controller.
+            - Each value has C(exists), C(executable) (a Prolog or Epilog script), C(content)
+              (the text; null when absent or not UTF-8), C(content_base64) (set only when the
+              bytes are not valid UTF-8), C(sha256) and C(size).
+          type: dict
+          sample:
+            slurm.conf: {exists: true, executable: false, content: "ClusterName=lab\n",
+                         content_base64: null, sha256: "5d1...", size: 16}
+            topology.conf: {exists: false, executable: false, content: null,
+                            content_base64: null, sha256: null, size: null}
+        spool_dir:
+          description: The controller's C(SlurmdSpoolDir); only with O(request=slurmd).
+          type: str
+          sample: /var/spool/slurmd
+        controller:
+          description: The controller that answered, as C(host:port).
+          type: str
+          sample: ctl1.example.org:6817
+        release:
+          description: The Slurm release whose protocol was spoken.
+          type: str
+          sample: "24.11"
+        protocol_version:
+          description: The protocol version that was spoken, as Slurm numbers it.
+          type: int
+          sample: 10752
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.auth.choose import credentials_for
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import fetch
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
+    MissingLibraryError, SlurmConfigError)
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            servers=dict(type='list', elements='str', required=True),
+            auth=dict(type='str', default='munge', choices=['munge', 'jwt', 'slurm']),
+            munge_socket=dict(type='path'),
+            jwt_token=dict(type='str', no_log=True),
+            jwt_key=dict(type='path', no_log=False),
+            jwt_user=dict(type='str', default='slurm'),
+            request=dict(type='str', default='slurmd', choices=['slurmd', 'client']),
+            protocol=dict(type='str', default='auto'),
+            timeout=dict(type='float', default=10),
+        ),
+        mutually_exclusive=[('jwt_token', 'jwt_key')],
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        credentials = credentials_for(p['auth'], munge_socket=p['munge_socket'],
+                                      jwt_token=p['jwt_token'], jwt_key=p['jwt_key'],
+                                      jwt_user=p['jwt_user'], timeout=min(p['timeout'], 10))
+        result = fetch(p['servers'], credentials, request=p['request'],
+                       protocol=p['protocol'], timeout=p['timeout'])
+    except MissingLibraryError as exc:
+        module.fail_json(msg=missing_required_lib(exc.library, reason=exc.purpose))
+    except SlurmConfigError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in result.warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, ansible_facts={'slurm_config': {
+        'files': files_facts(result.files),
+        'spool_dir': result.spool_dir,
+        'controller': result.controller,
+        'release': result.release,
+        'protocol_version': result.protocol_version,
+    }})
+
+
+if __name__ == '__main__':
+    main()

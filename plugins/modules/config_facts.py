@@ -26,14 +26,29 @@ options:
       - Controllers to ask, in order, as V(host), V(host:port), V([ipv6]) or V([ipv6]:port).
       - The port defaults to 6817. The next controller is tried when one cannot be reached,
         does not answer, or is a backup in standby.
+      - When empty, the controllers come from the DNS SRV records C(_slurmctld._tcp) (see
+        O(srv_domain)), lowest priority first, as slurmd finds them. That needs dnspython.
     type: list
     elements: str
-    required: true
+    default: []
+  srv_domain:
+    description:
+      - Look up C(_slurmctld._tcp.<srv_domain>) instead of the resolver's search list.
+    type: str
+  srv_nameservers:
+    description:
+      - Name servers (V(address) or V(address:port)) to ask for the SRV records instead of
+        the system's.
+    type: list
+    elements: str
+    default: []
   auth:
     description:
       - How to authenticate. V(munge) encodes a credential through the local munged; V(jwt)
         sends a token (auth/jwt must be in the controller's C(AuthAltTypes)).
-      - V(slurm) (auth/slurm with C(slurm.key)) is not supported yet.
+      - V(slurm) (Slurm 23.11+, C(AuthType=auth/slurm)) signs a fresh token for every request with
+        O(slurm_key) or a key of O(slurm_jwks) (with PyJWT on the target), or, without a key,
+        asks the local sack socket (of sackd or slurmd) to mint one.
     type: str
     choices: [munge, jwt, slurm]
     default: munge
@@ -56,6 +71,24 @@ options:
     description: The user a minted token names (claim C(sun)).
     type: str
     default: slurm
+  slurm_key:
+    description:
+      - Path of the cluster's C(slurm.key) for O(auth=slurm). Defaults to C(/etc/slurm/slurm.key)
+        (or C(SLURM_SACK_KEY)) when readable. Anyone holding this key is root on the cluster.
+    type: path
+  slurm_jwks:
+    description:
+      - Path of the cluster's C(slurm.jwks) for O(auth=slurm), instead of O(slurm_key). The key
+        is chosen by O(slurm_kid), else the one marked C(use=default).
+    type: path
+  slurm_kid:
+    description: The C(kid) of the key in O(slurm_jwks) to sign with.
+    type: str
+  sack_socket:
+    description:
+      - Path of a sack socket to get tokens from for O(auth=slurm), instead of a key. Defaults to
+        C(SLURM_SACK_SOCKET), then C(/run/slurm/sack.socket), C(/run/slurmctld/sack.socket).
+    type: path
   request:
     description:
       - V(slurmd) asks for the full set slurmd gets (and its spool directory); the controller
@@ -74,6 +107,25 @@ options:
     description: Seconds allowed for each controller (connect and reply).
     type: float
     default: 10
+  retries:
+    description:
+      - How many passes to make over the list of controllers before giving up; between passes
+        the module waits 1, 2, 4... seconds.
+    type: int
+    default: 1
+  tls:
+    description:
+      - Speak TLS to the controllers (Slurm 25.05+ with C(TLSType=tls/s2n)). Needs O(tls_ca).
+    type: bool
+    default: false
+  tls_ca:
+    description: The cluster's CA certificate (C(ca_cert.pem)); the controller's chain is verified against it.
+    type: path
+  tls_check_hostname:
+    description:
+      - Also check that the certificate names the controller. Slurm itself checks only the chain.
+    type: bool
+    default: false
 notes:
   - The facts carry the files' contents; they are not secrets, but they can be large.
 seealso:
@@ -156,6 +208,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.auth.choose import credentials_for
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import fetch
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.discovery import lookup
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.tls import client_context
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
     MissingLibraryError, SlurmConfigError)
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts
@@ -164,26 +218,42 @@ from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import fi
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            servers=dict(type='list', elements='str', required=True),
+            servers=dict(type='list', elements='str', default=[]),
+            srv_domain=dict(type='str'),
+            srv_nameservers=dict(type='list', elements='str', default=[]),
             auth=dict(type='str', default='munge', choices=['munge', 'jwt', 'slurm']),
             munge_socket=dict(type='path'),
             jwt_token=dict(type='str', no_log=True),
             jwt_key=dict(type='path', no_log=False),
             jwt_user=dict(type='str', default='slurm'),
+            slurm_key=dict(type='path', no_log=False),
+            slurm_jwks=dict(type='path'),
+            slurm_kid=dict(type='str'),
+            sack_socket=dict(type='path'),
             request=dict(type='str', default='slurmd', choices=['slurmd', 'client']),
             protocol=dict(type='str', default='auto'),
             timeout=dict(type='float', default=10),
+            retries=dict(type='int', default=1),
+            tls=dict(type='bool', default=False),
+            tls_ca=dict(type='path'),
+            tls_check_hostname=dict(type='bool', default=False),
         ),
-        mutually_exclusive=[('jwt_token', 'jwt_key')],
+        mutually_exclusive=[('jwt_token', 'jwt_key'), ('slurm_key', 'slurm_jwks')],
+        required_if=[('tls', True, ['tls_ca'])],
         supports_check_mode=True,
     )
     p = module.params
     try:
         credentials = credentials_for(p['auth'], munge_socket=p['munge_socket'],
                                       jwt_token=p['jwt_token'], jwt_key=p['jwt_key'],
-                                      jwt_user=p['jwt_user'], timeout=min(p['timeout'], 10))
-        result = fetch(p['servers'], credentials, request=p['request'],
-                       protocol=p['protocol'], timeout=p['timeout'])
+                                      jwt_user=p['jwt_user'], slurm_key=p['slurm_key'],
+                                      slurm_jwks=p['slurm_jwks'], slurm_kid=p['slurm_kid'],
+                                      sack_socket=p['sack_socket'],
+                                      timeout=min(p['timeout'], 10))
+        servers = p['servers'] or lookup(p['srv_domain'], p['srv_nameservers'], p['timeout'])
+        tls = client_context(p['tls_ca'], p['tls_check_hostname']) if p['tls'] else None
+        result = fetch(servers, credentials, request=p['request'], protocol=p['protocol'],
+                       timeout=p['timeout'], retries=p['retries'], tls=tls)
     except MissingLibraryError as exc:
         module.fail_json(msg=missing_required_lib(exc.library, reason=exc.purpose))
     except SlurmConfigError as exc:

@@ -12,6 +12,8 @@ highest version the controller accepts. Each attempt carries a fresh credential.
 from __future__ import annotations
 
 import re
+import ssl
+import time
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import return_codes as rcs
@@ -26,8 +28,8 @@ from .versions import best_within_window, implemented, probe_order, release_of, 
 
 REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
 
-#: exchange(address, frame, timeout, max_frame) -> reply frame; the only I/O we do.
-Exchange = Callable[[Address, bytes, float, int], Union[bytes, bytearray]]
+#: exchange(address, frame, timeout, max_frame, tls) -> reply frame; the only I/O we do.
+Exchange = Callable[[Address, bytes, float, int, Optional[ssl.SSLContext]], Union[bytes, bytearray]]
 
 _INCLUDE = re.compile(rb"^[ \t]*include[ \t]+([^ \t\r\n]+)", re.IGNORECASE | re.MULTILINE)
 
@@ -45,10 +47,11 @@ class FetchResult(NamedTuple):
 
 
 def _attempt(address: Address, version: int, credentials: Credentials, flags: int,
-             timeout: float, max_frame: int, send: Exchange) -> Union[ConfigReply, RcReply]:
+             timeout: float, max_frame: int, send: Exchange,
+             tls: Optional[ssl.SSLContext]) -> Union[ConfigReply, RcReply]:
     body = encode_request_body(version, flags)
     frame = encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
-    return decode_reply(send(address, frame, timeout, max_frame),
+    return decode_reply(send(address, frame, timeout, max_frame, tls),
                         slurmd_set=bool(flags & CONFIG_REQUEST_SLURMD))
 
 
@@ -61,7 +64,7 @@ def _controller_error(rc: int, credentials: Credentials) -> ControllerError:
 
 def negotiate(address: Address, credentials: Credentials, flags: int,
               protocol: Optional[int], timeout: float, max_frame: int = DEFAULT_MAX_FRAME,
-              send: Exchange = exchange) -> ConfigReply:
+              send: Exchange = exchange, tls: Optional[ssl.SSLContext] = None) -> ConfigReply:
     """One controller: find a version it accepts and fetch; raise what it told us."""
     if protocol is not None:
         queue = [protocol]
@@ -78,7 +81,7 @@ def negotiate(address: Address, credentials: Credentials, flags: int,
         version = queue.pop(0)
         tried.append(version)
         try:
-            reply = _attempt(address, version, credentials, flags, timeout, max_frame, send)
+            reply = _attempt(address, version, credentials, flags, timeout, max_frame, send, tls)
         except ClosedError:
             continue
         except HttpReplyError:
@@ -140,26 +143,37 @@ def _retryable(error: SlurmConfigError) -> bool:
 
 def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
           request: str = "slurmd", protocol: Optional[str] = "auto", timeout: float = 10.0,
-          max_frame: int = DEFAULT_MAX_FRAME, send: Exchange = exchange) -> FetchResult:
-    """Fetches the configuration from the first controller of servers that serves it."""
+          max_frame: int = DEFAULT_MAX_FRAME, send: Exchange = exchange,
+          tls: Optional[ssl.SSLContext] = None, retries: int = 1,
+          backoff: float = 1.0) -> FetchResult:
+    """Fetches the configuration from the first controller of servers that serves it.
+
+    retries is the number of passes over the list; between passes we wait backoff seconds,
+    doubling each time. The error names every server tried and why each failed.
+    """
     if request not in REQUEST_SETS:
         raise RequestError("unknown request set %r: use slurmd or client" % request)
     if not servers:
         raise RequestError("no controller given")
     if timeout <= 0:
         raise RequestError("timeout must be positive")
+    if retries < 1:
+        raise RequestError("retries must be at least 1")
     pinned = None if protocol in (None, "", "auto") else version_of(str(protocol))
     addresses = [s if isinstance(s, Address) else parse_address(s) for s in servers]
     attempts: List[Tuple[str, SlurmConfigError]] = []
-    for address in addresses:
-        try:
-            reply = negotiate(address, credentials, REQUEST_SETS[request], pinned, timeout,
-                              max_frame, send)
-        except SlurmConfigError as error:
-            attempts.append((str(address), error))
-            if isinstance(error, RequestError) or not _retryable(error):
-                break
-            continue
-        return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
-                           release_of(reply.version), _missing_includes(reply.files))
+    for attempt in range(retries):
+        if attempt:
+            time.sleep(backoff * (2 ** (attempt - 1)))
+        for address in addresses:
+            try:
+                reply = negotiate(address, credentials, REQUEST_SETS[request], pinned, timeout,
+                                  max_frame, send, tls)
+            except SlurmConfigError as error:
+                attempts.append((str(address), error))
+                if isinstance(error, RequestError) or not _retryable(error):
+                    raise FetchError(attempts)
+                continue
+            return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
+                               release_of(reply.version), _missing_includes(reply.files))
     raise FetchError(attempts)

@@ -95,7 +95,7 @@ def connect(address: Address, deadline: Deadline) -> socket.socket:
 
 def exchange(address: Address, frame: bytes, timeout: float,
              max_frame: int = DEFAULT_MAX_FRAME,
-             tls: Optional[ssl.SSLContext] = None, server_hostname: Optional[str] = None) -> bytearray:
+             tls: Optional[ssl.SSLContext] = None) -> bytearray:
     """Sends frame, returns the reply frame without its length prefix.
 
     Raises ClosedError when the peer closes without a byte, HttpReplyError when it answers
@@ -107,7 +107,7 @@ def exchange(address: Address, frame: bytes, timeout: float,
         try:
             if tls is not None:
                 sock.settimeout(deadline.left())
-                sock = tls.wrap_socket(sock, server_hostname=server_hostname or address.host)
+                sock = tls.wrap_socket(sock, server_hostname=address.host)
             sock.settimeout(deadline.left())
             sock.sendall(frame)
             prefix = bytearray(4)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Optional
 
 from ..errors import RequestError
-from .credentials import Credentials, JwtCredentials, MungeCredentials
+from .credentials import Credentials, JwtCredentials, MungeCredentials, SlurmCredentials
 from .jwt import mint_token, token_from_environment
+from .slurm import SlurmKey
 
 AUTH_TYPES = ("munge", "jwt", "slurm")
 
@@ -17,6 +18,8 @@ AUTH_TYPES = ("munge", "jwt", "slurm")
 def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
                     jwt_token: Optional[str] = None, jwt_key: Optional[str] = None,
                     jwt_user: str = "slurm", jwt_lifetime: int = 300,
+                    slurm_key: Optional[str] = None, slurm_jwks: Optional[str] = None,
+                    slurm_kid: Optional[str] = None, sack_socket: Optional[str] = None,
                     timeout: float = 5.0) -> Credentials:
     if auth == "munge":
         return MungeCredentials(munge_socket, timeout)
@@ -31,5 +34,6 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
                                "(the cluster's jwt_hs256.key) to mint one")
         return JwtCredentials(token.strip())
     if auth == "slurm":
-        raise RequestError("auth slurm (auth/slurm with slurm.key) is not supported yet")
+        key = None if sack_socket else SlurmKey.load(slurm_key, slurm_jwks, slurm_kid)
+        return SlurmCredentials(key, sack_socket, timeout)
     raise RequestError("unknown auth type %r: use one of %s" % (auth, ", ".join(AUTH_TYPES)))

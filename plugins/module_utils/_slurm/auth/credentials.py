@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..errors import RequestError
+
 from ..wire import packstr, u32
-from . import munge
+from . import munge, sack
 from .body_hash import body_hash
+from .slurm import SlurmKey
 
 AUTH_MUNGE = 101
 AUTH_JWT = 102
@@ -56,3 +59,31 @@ class JwtCredentials(Credentials):
 
     def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
         return u32(AUTH_JWT) + packstr(self._token) + packstr(None)
+
+
+class SlurmCredentials(Credentials):
+    """auth/slurm: a token signed with our key, or minted by the local sack socket."""
+
+    name = "slurm"
+    rejected_hint = ("check that the key matches the controller's slurm.key (or slurm.jwks), "
+                     "that AuthType is auth/slurm (Slurm 23.11 or newer), and that the clocks agree")
+
+    def __init__(self, key: Optional[SlurmKey] = None, sack_socket: Optional[str] = None,
+                 timeout: float = 5.0) -> None:
+        self.key = key
+        self.sack_socket = None
+        if key is None:
+            self.sack_socket = sack.find_socket(sack_socket)
+            if self.sack_socket is None:
+                raise RequestError("auth slurm needs slurm.key or slurm.jwks (slurm_key, "
+                                   "slurm_jwks), or a local sack socket (sackd, slurmd); "
+                                   "found none")
+        self.timeout = timeout
+
+    def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
+        payload = body_hash(version, msg_type, body)
+        if self.key is not None:
+            token = self.key.token(version, payload)
+        else:
+            token = sack.create_token(str(self.sack_socket), payload, version, self.timeout)
+        return u32(AUTH_SLURM) + packstr(token)

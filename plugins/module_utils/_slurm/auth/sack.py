@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The sack socket: a local Slurm daemon (sackd, slurmd, slurmctld) mints an auth/slurm
+token for the calling process, identified by the kernel. Used when we hold no key."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from typing import Optional, Sequence
+
+from ..errors import RequestError
+from ..wire import packmem, u16, u32
+
+SACK_CREATE = 64001
+RUID_ANY = 0xFFFFFFFF
+DEFAULT_SOCKETS = ("/run/slurm/sack.socket", "/run/slurmctld/sack.socket",
+                   "/run/slurmdbd/sack.socket")
+_MAX_TOKEN = 1 << 16
+
+
+def find_socket(path: Optional[str] = None) -> Optional[str]:
+    candidates: Sequence[str]
+    if path:
+        candidates = (path,)
+    elif os.environ.get("SLURM_SACK_SOCKET"):
+        candidates = (os.environ["SLURM_SACK_SOCKET"],)
+    else:
+        candidates = DEFAULT_SOCKETS
+    for candidate in candidates:
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def create_token(path: str, payload: bytes, version: int, timeout: float = 5.0) -> str:
+    message = u32(SACK_CREATE) + u32(RUID_ANY) + packmem(payload)
+    request = u16(version) + u32(len(message) + 4) + message
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(request)
+        reply = bytearray()
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+            if len(reply) > _MAX_TOKEN:
+                raise RequestError("the sack socket %s sent an oversized reply" % path)
+    except OSError as exc:
+        raise RequestError("cannot get a token from the sack socket %s: %s"
+                           % (path, exc.strerror or exc))
+    finally:
+        sock.close()
+    if len(reply) < 4:
+        raise RequestError("the sack socket %s refused to mint a token" % path)
+    (length,) = struct.unpack(">I", reply[:4])
+    if length < 1 or length + 4 != len(reply) or reply[-1] != 0:
+        raise RequestError("the sack socket %s sent a malformed token" % path)
+    return reply[4:-1].decode("ascii", "replace")

@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""auth/slurm (Slurm 23.11+): an HS256 token per request, signed with slurm.key (or a key
+of slurm.jwks), carrying the body hash in its payload claim as slurmctld checks it.
+
+Whoever holds the key may claim any uid: the key is root on the cluster. Without a key, a
+local sack socket (sackd, slurmd or slurmctld) signs for us with our real identity.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import time
+from typing import Any, Dict, Optional, Tuple
+
+from ..errors import RequestError
+from .jwt import hs256, read_key
+
+TOKEN_LIFETIME = 60
+RUID_ANY = 4294967295
+DEFAULT_KEY = "/etc/slurm/slurm.key"
+DEFAULT_JWKS = "/etc/slurm/slurm.jwks"
+
+
+def _b64(value: str) -> bytes:
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        if "-" in value or "_" in value:
+            return base64.urlsafe_b64decode(padded)
+        return base64.b64decode(padded)
+    except (ValueError, TypeError):
+        raise RequestError("a key in slurm.jwks has a k that is not base64")
+
+
+def jwks_key(path: str, kid: Optional[str] = None) -> Tuple[bytes, Optional[str]]:
+    """(key bytes, kid) from a slurm.jwks file: kid if given, else the default key."""
+    try:
+        document = json.loads(read_key(path, "slurm.jwks").decode("utf-8"))
+        keys = [k for k in document["keys"] if k.get("kty") == "oct" and k.get("alg", "HS256") == "HS256"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise RequestError("%s is not a JWKS document with HS256 keys" % path)
+    if kid is not None:
+        chosen = [k for k in keys if k.get("kid") == kid]
+        if not chosen:
+            raise RequestError("%s has no HS256 key with kid %r" % (path, kid))
+    else:
+        chosen = [k for k in keys if k.get("use") == "default"] or (keys if len(keys) == 1 else [])
+        if not chosen:
+            raise RequestError("%s has %d keys and none is marked use: default; choose one by kid"
+                               % (path, len(keys)))
+    key = chosen[0]
+    expires = key.get("exp")
+    if isinstance(expires, (int, float)) and expires < time.time():
+        raise RequestError("the key %r in %s has expired" % (key.get("kid"), path))
+    material = _b64(str(key.get("k", "")))
+    if len(material) < 16:
+        raise RequestError("the key %r in %s is shorter than 16 bytes" % (key.get("kid"), path))
+    return material, key.get("kid")
+
+
+def claims(version: int, payload: bytes, now: Optional[int] = None,
+           uid: Optional[int] = None, gid: Optional[int] = None,
+           host: Optional[str] = None) -> Dict[str, Any]:
+    issued = int(time.time()) if now is None else now
+    out: Dict[str, Any] = {
+        "iat": issued, "exp": issued + TOKEN_LIFETIME, "ver": version, "ruid": RUID_ANY,
+        "uid": os.getuid() if uid is None else uid, "gid": os.getgid() if gid is None else gid,
+        "host": host or socket.gethostname().split(".")[0], "context": "auth",
+    }
+    if payload:
+        out["payload"] = base64.b64encode(payload).decode("ascii")
+    return out
+
+
+class SlurmKey:
+    """A signing key: slurm.key's raw bytes, or one key of slurm.jwks (with its kid)."""
+
+    def __init__(self, key: bytes, kid: Optional[str] = None) -> None:
+        self._key = key
+        self.kid = kid
+
+    def __repr__(self) -> str:
+        return "SlurmKey(<hidden>, kid=%r)" % self.kid
+
+    @classmethod
+    def load(cls, key_path: Optional[str] = None, jwks_path: Optional[str] = None,
+             kid: Optional[str] = None) -> Optional["SlurmKey"]:
+        """The key the options name; else the default files when readable; else None."""
+        if key_path and jwks_path:
+            raise RequestError("give either slurm_key or slurm_jwks, not both")
+        if jwks_path:
+            return cls(*jwks_key(jwks_path, kid))
+        if key_path:
+            return cls(read_key(key_path, "slurm.key"))
+        jwks = os.environ.get("SLURM_SACK_JWKS") or DEFAULT_JWKS
+        if os.access(jwks, os.R_OK):
+            return cls(*jwks_key(jwks, kid))
+        key = os.environ.get("SLURM_SACK_KEY") or DEFAULT_KEY
+        if os.access(key, os.R_OK):
+            return cls(read_key(key, "slurm.key"))
+        return None
+
+    def token(self, version: int, payload: bytes) -> str:
+        headers = {"kid": self.kid} if self.kid else None
+        return hs256(claims(version, payload), self._key, headers)

@@ -1,0 +1,65 @@
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from lab import ROOT, RELEASES, stop_all, up
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+def pytest_configure(config):
+    if os.geteuid() != 0:
+        pytest.exit("the integration tests start real controllers in chroots and need root", 2)
+
+
+@pytest.fixture(scope="session")
+def controllers():
+    """Every lab controller, started once for the whole session and stopped after it."""
+    started = {release: up(release) for release in RELEASES}
+    yield started
+    if not os.environ.get("STRAW_LAB_KEEP"):
+        stop_all()
+
+
+@pytest.fixture(scope="session")
+def collection_path(tmp_path_factory):
+    """An ANSIBLE_COLLECTIONS_PATH in which straw.slurm is this checkout."""
+    base = tmp_path_factory.mktemp("collections")
+    os.makedirs(base / "ansible_collections" / "straw")
+    os.symlink(ROOT, base / "ansible_collections" / "straw" / "slurm")
+    return str(base)
+
+
+@pytest.fixture(scope="session")
+def ansible_env(collection_path):
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=collection_path, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_RETRY_FILES_ENABLED="0",
+               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_FORCE_COLOR="0")
+    return env
+
+
+def _bin(name):
+    candidate = os.path.join(os.path.dirname(sys.executable), name)
+    return candidate if os.path.exists(candidate) else shutil.which(name)
+
+
+@pytest.fixture(scope="session")
+def run_playbook(ansible_env, tmp_path_factory):
+    """Runs a real ansible-playbook; returns the CompletedProcess (stdout+stderr merged)."""
+    def run(playbook_text, *args, check=True, env=None, inventory="localhost,"):
+        directory = tmp_path_factory.mktemp("play")
+        path = directory / "play.yml"
+        path.write_text(playbook_text)
+        command = [_bin("ansible-playbook"), "-i", inventory, str(path)] + list(args)
+        proc = subprocess.run(command, env=dict(ansible_env, **(env or {})),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=900)
+        if check and proc.returncode != 0:
+            raise AssertionError("ansible-playbook failed (%d):\n%s" % (proc.returncode, proc.stdout[-6000:]))
+        return proc
+    return run

@@ -7,8 +7,6 @@ import pytest
 
 from lab import ROOT, RELEASES, stop_all, up
 
-sys.path.insert(0, os.path.dirname(__file__))
-
 
 def pytest_configure(config):
     if os.geteuid() != 0:
@@ -51,10 +49,14 @@ def _bin(name):
 @pytest.fixture(scope="session")
 def run_playbook(ansible_env, tmp_path_factory):
     """Runs a real ansible-playbook; returns the CompletedProcess (stdout+stderr merged)."""
-    def run(playbook_text, *args, check=True, env=None, inventory="localhost,"):
+    def run(playbook_text, *args, check=True, env=None, inventory=None):
         directory = tmp_path_factory.mktemp("play")
         path = directory / "play.yml"
         path.write_text(playbook_text)
+        if inventory is None:
+            inventory = str(directory / "inventory.ini")
+            with open(inventory, "w") as handle:
+                handle.write("localhost ansible_connection=local\n")
         command = [_bin("ansible-playbook"), "-i", inventory, str(path)] + list(args)
         proc = subprocess.run(command, env=dict(ansible_env, **(env or {})),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -46,9 +46,9 @@ def fetched(controllers, run_playbook, tmp_path_factory):
     return json.loads(out.read_text())
 
 
-@pytest.mark.parametrize("release, auth, request", COMBOS)
-def test_files_equal_the_controllers_byte_for_byte(fetched, controllers, release, auth, request):
-    facts = fetched["%s/%s/%s" % (release, auth, request)]
+@pytest.mark.parametrize("release, auth, request_set", COMBOS)
+def test_files_equal_the_controllers_byte_for_byte(fetched, controllers, release, auth, request_set):
+    facts = fetched["%s/%s/%s" % (release, auth, request_set)]
     controller = controllers[release]
     assert facts["release"] == release
     assert facts["controller"] == controller.server
@@ -65,7 +65,7 @@ def test_files_equal_the_controllers_byte_for_byte(fetched, controllers, release
             assert not expected, name  # R1 cannot tell an empty file from an absent one
         else:
             assert expected is None, name
-    if request == "slurmd":
+    if request_set == "slurmd":
         assert facts["spool_dir"] == "/var/spool/slurmd-ctl"
         assert files["gres.conf"]["content"] is None  # not UTF-8: travels as base64
         assert files["gres.conf"]["content_base64"]
@@ -76,7 +76,7 @@ def test_files_equal_the_controllers_byte_for_byte(fetched, controllers, release
     if release != "20.11":
         assert files["nodes.conf"]["exists"]  # the Included file follows its parent
         assert files["plugstack.conf"] == dict(files["plugstack.conf"], exists=True, content="", size=0)
-    if release in ("24.11", "26.05") and request == "slurmd":
+    if release in ("24.11", "26.05") and request_set == "slurmd":
         assert files["prolog.sh"]["executable"] is True
     assert "topology.conf" in files and not files["topology.conf"]["exists"]
 
@@ -117,7 +117,7 @@ def failures(controllers, run_playbook, tmp_path_factory):
       register: r
       ignore_errors: true
     - ansible.builtin.set_fact: {results: "{{ results | combine({%s: r}) }}"}
-""" % (name, json.dumps(dict(args, timeout=3)), json.dumps(name)) for name, args in cases.items())
+""" % (name, json.dumps(dict(args, timeout=3)), "'%s'" % name) for name, args in cases.items())
     proc = run_playbook("""
 - hosts: localhost
   gather_facts: false
@@ -140,7 +140,7 @@ def failures(controllers, run_playbook, tmp_path_factory):
     ("pinned release too new for 24.11", ["speaks Slurm 24.11"]),
     ("no munged", ["munged socket not found", "/nonexistent/munge.socket.2"]),
     ("no token", ["needs a token"]),
-    ("auth slurm", ["not supported yet"]),
+    ("auth slurm", ["slurm.key", "sack socket"]),
     ("unknown release", ["unknown Slurm release", "19.05"]),
 ])
 def test_errors_name_the_cause(failures, case, words):

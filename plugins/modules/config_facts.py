@@ -59,18 +59,9 @@ options:
   jwt_token:
     description:
       - The token for O(auth=jwt), for example from C(scontrol token) or the
-        M(straw.slurm.jwt_token) lookup. When neither this nor O(jwt_key) is set, the
+        M(straw.slurm.jwt_token#lookup) lookup. When neither this nor O(jwt_key) is set, the
         C(SLURM_JWT) environment variable of the module is used.
     type: str
-  jwt_key:
-    description:
-      - Path on the target of the cluster's C(jwt_hs256.key), to mint a short-lived token for
-        O(jwt_user). Needs PyJWT on the target. Anyone holding this key is root on the cluster.
-    type: path
-  jwt_user:
-    description: The user a minted token names (claim C(sun)).
-    type: str
-    default: slurm
   slurm_key:
     description:
       - Path of the cluster's C(slurm.key) for O(auth=slurm). Defaults to C(/etc/slurm/slurm.key)
@@ -142,6 +133,7 @@ attributes:
   platform:
     platforms: posix
 extends_documentation_fragment:
+  - straw.slurm.jwt
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
 """
@@ -155,7 +147,7 @@ EXAMPLES = r"""
   straw.slurm.config_facts:
     servers: ["[2001:db8::10]:6817"]
     auth: jwt
-    jwt_token: "{{ lookup('straw.slurm.jwt_token', key='/secrets/jwt_hs256.key') }}"
+    jwt_token: "{{ lookup('straw.slurm.jwt_token', jwt_key='/secrets/jwt_hs256.key') }}"
     request: client
 
 - name: Show what slurm.conf says
@@ -226,6 +218,7 @@ def main():
             jwt_token=dict(type='str', no_log=True),
             jwt_key=dict(type='path', no_log=False),
             jwt_user=dict(type='str', default='slurm'),
+            jwt_lifetime=dict(type='int', default=300),
             slurm_key=dict(type='path', no_log=False),
             slurm_jwks=dict(type='path'),
             slurm_kid=dict(type='str'),
@@ -246,7 +239,8 @@ def main():
     try:
         credentials = credentials_for(p['auth'], munge_socket=p['munge_socket'],
                                       jwt_token=p['jwt_token'], jwt_key=p['jwt_key'],
-                                      jwt_user=p['jwt_user'], slurm_key=p['slurm_key'],
+                                      jwt_user=p['jwt_user'], jwt_lifetime=p['jwt_lifetime'],
+                                      slurm_key=p['slurm_key'],
                                       slurm_jwks=p['slurm_jwks'], slurm_kid=p['slurm_kid'],
                                       sack_socket=p['sack_socket'],
                                       timeout=min(p['timeout'], 10))

@@ -158,3 +158,35 @@ def test_no_traceback_or_key_material_in_verbose_output(failures, controllers):
         with open(controllers[release].jwt_key, "rb") as handle:
             key = handle.read()
         assert key.hex() not in output
+
+
+def test_token_minted_on_the_controller_by_the_lookup(controllers, run_playbook, tmp_path):
+    """The recommended JWT setup: the key stays on the Ansible controller."""
+    out = tmp_path / "facts.json"
+    c = controllers["22.05"]
+    proc = run_playbook("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - straw.slurm.config_facts:
+        servers: ["%s"]
+        auth: jwt
+        jwt_token: "{{ lookup('straw.slurm.jwt_token', jwt_key='%s', jwt_user='slurm') }}"
+    - ansible.builtin.copy: {content: "{{ ansible_facts.slurm_config | to_json }}", dest: %s, mode: "0600"}
+""" % (c.server, c.jwt_key, out), "-vvv")
+    assert json.loads(out.read_text())["files"]["slurm.conf"]["exists"]
+    assert "eyJ" not in proc.stdout  # no JWT (base64url of '{"') in the verbose output
+
+
+def test_lookup_without_pyjwt_says_what_is_missing(controllers, run_playbook, tmp_path):
+    blocker = tmp_path / "nojwt"
+    blocker.mkdir()
+    (blocker / "jwt.py").write_text("raise ImportError('PyJWT hidden for this test')\n")
+    proc = run_playbook("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.debug: {msg: "{{ lookup('straw.slurm.jwt_token', jwt_key='%s') }}"}
+""" % controllers["22.05"].jwt_key, check=False, env={"PYTHONPATH": str(blocker)})
+    assert proc.returncode != 0
+    assert "PyJWT" in proc.stdout and "Traceback" not in proc.stdout

@@ -247,3 +247,20 @@ def test_auth_slurm_with_a_wrong_key_names_the_cause(slurm_auth, tmp_path):
         fetch([slurm_auth.server], credentials_for("slurm", slurm_key=str(wrong)), timeout=5)
     assert "auth slurm" in str(info.value)
     assert wrong.read_bytes().hex()[:32] not in str(info.value)
+
+
+def test_module_with_auth_slurm(slurm_auth, run_playbook, tmp_path):
+    out = tmp_path / "facts.json"
+    run_playbook("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - straw.slurm.config_facts:
+        servers: ["%s"]
+        auth: slurm
+        slurm_key: %s
+    - ansible.builtin.copy: {content: "{{ ansible_facts.slurm_config | to_json }}", dest: %s, mode: "0600"}
+""" % (slurm_auth.server, slurm_auth.slurm_key, out))
+    facts = json.loads(out.read_text())
+    assert facts["release"] == slurm_auth.release
+    assert facts["files"]["prolog.sh"]["executable"]

@@ -11,8 +11,9 @@ short_description: Mint a short-lived Slurm auth/jwt token on the Ansible contro
 version_added: 0.1.0
 description:
   - Mints an HS256 token from the cluster's C(jwt_hs256.key), as C(scontrol token) would, on the
-    Ansible controller. Pass it to M(straw.slurm.config_facts) as O(straw.slurm.config_facts#module:jwt_token) so that the key
-    never has to reach the targets. This is the recommended way to use auth/jwt.
+    Ansible controller. Pass it to M(straw.slurm.config_facts) as
+    O(straw.slurm.config_facts#module:jwt_token) so that the key never has to reach the targets.
+    This is the recommended way to use auth/jwt.
   - The token is a secret for its lifetime. Use it in module parameters marked no_log (such as
     C(jwt_token)) or set C(no_log) where you store it.
   - Needs PyJWT on the Ansible controller.
@@ -62,7 +63,7 @@ class LookupModule(LookupBase):
         try:
             token = mint_token(key, self.get_option('jwt_user'), self.get_option('jwt_lifetime'))
         except MissingLibraryError as exc:
-            raise AnsibleLookupError(missing_required_lib(exc.library, reason=exc.purpose))
+            raise AnsibleLookupError(missing_required_lib(exc.library, reason=exc.purpose)) from None
         except SlurmConfigError as exc:
-            raise AnsibleLookupError(str(exc))
+            raise AnsibleLookupError(str(exc)) from None
         return [token]

@@ -54,7 +54,8 @@ options:
     default: munge
   munge_socket:
     description:
-      - Path of munged's socket. Defaults to C(/run/munge/munge.socket.2), then C(/var/run/munge/munge.socket.2).
+      - Path of munged's socket. Defaults to C(/run/munge/munge.socket.2), then
+        C(/var/run/munge/munge.socket.2).
     type: path
   jwt_token:
     description:

@@ -4,7 +4,6 @@ listeners."""
 import json
 import os
 import socket
-import ssl
 import time
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from _slurm.auth.choose import credentials_for
 from _slurm.client import fetch
 from _slurm.discovery import lookup
-from _slurm.errors import FetchError, NetworkError, RequestError
+from _slurm.errors import FetchError, RequestError
 from _slurm.header import encode_header
 from _slurm.tls import client_context
 from _slurm.transport import Address

@@ -172,7 +172,7 @@ def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
             except SlurmConfigError as error:
                 attempts.append((str(address), error))
                 if isinstance(error, RequestError) or not _retryable(error):
-                    raise FetchError(attempts)
+                    raise FetchError(attempts) from None
                 continue
             return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
                                release_of(reply.version), _missing_includes(reply.files))

@@ -25,7 +25,7 @@ def lookup(domain: Optional[str] = None, nameservers: Sequence[str] = (),
         import dns.exception
         import dns.resolver
     except ImportError:
-        raise MissingLibraryError("dnspython", "to look up _slurmctld._tcp SRV records")
+        raise MissingLibraryError("dnspython", "to look up _slurmctld._tcp SRV records") from None
     resolver = dns.resolver.Resolver(configure=not nameservers)
     if nameservers:
         servers = [parse_address(n, 53) for n in nameservers]
@@ -37,12 +37,12 @@ def lookup(domain: Optional[str] = None, nameservers: Sequence[str] = (),
         answer = resolver.resolve(name, "SRV", search=domain is None)
     except dns.resolver.NXDOMAIN:
         raise RequestError("no controller given and DNS has no %s SRV record" % name,
-                           "give servers, or publish _slurmctld._tcp records")
+                           "give servers, or publish _slurmctld._tcp records") from None
     except dns.resolver.NoAnswer:
-        raise RequestError("no controller given and DNS has no %s SRV record" % name)
+        raise RequestError("no controller given and DNS has no %s SRV record" % name) from None
     except dns.exception.Timeout:
-        raise NetworkError("DNS did not answer the %s SRV lookup within %gs" % (name, timeout))
+        raise NetworkError("DNS did not answer the %s SRV lookup within %gs" % (name, timeout)) from None
     except dns.exception.DNSException as exc:
-        raise NetworkError("the %s SRV lookup failed: %s" % (name, exc))
+        raise NetworkError("the %s SRV lookup failed: %s" % (name, exc)) from None
     records = sorted(answer, key=lambda r: (r.priority, -r.weight))
     return [Address(str(r.target).rstrip("."), int(r.port)) for r in records]

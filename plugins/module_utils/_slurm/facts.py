@@ -43,7 +43,7 @@ def fact_content(name: str, fact: Dict[str, Any]) -> Optional[bytes]:
         try:
             data = base64.b64decode(fact["content_base64"], validate=True)
         except (ValueError, TypeError):
-            raise RequestError("file %s: content_base64 is not valid base64" % name)
+            raise RequestError("file %s: content_base64 is not valid base64" % name) from None
     elif fact.get("content") is not None:
         data = str(fact["content"]).encode("utf-8", "surrogateescape")
     else:

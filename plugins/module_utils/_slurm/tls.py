@@ -20,5 +20,5 @@ def client_context(ca_file: str, check_hostname: bool = False) -> ssl.SSLContext
         context.load_verify_locations(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
         raise RequestError("cannot load the CA certificate %s: %s"
-                           % (ca_file, getattr(exc, "strerror", None) or exc))
+                           % (ca_file, getattr(exc, "strerror", None) or exc)) from None
     return context

@@ -23,7 +23,7 @@ def read_key(path: str, what: str) -> bytes:
         with open(path, "rb") as handle:
             key = handle.read()
     except OSError as exc:
-        raise RequestError("cannot read the %s %s: %s" % (what, path, exc.strerror or exc))
+        raise RequestError("cannot read the %s %s: %s" % (what, path, exc.strerror or exc)) from None
     if not key:
         raise RequestError("the %s %s is empty" % (what, path))
     return key
@@ -33,7 +33,7 @@ def hs256(claims: Dict[str, Any], key: bytes, headers: Optional[Dict[str, Any]] 
     try:
         import jwt as pyjwt  # PyJWT, only where a token is minted
     except ImportError:
-        raise MissingLibraryError("PyJWT", "to mint a token from a key")
+        raise MissingLibraryError("PyJWT", "to mint a token from a key") from None
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short HMAC keys are Slurm's choice, not ours

@@ -99,9 +99,9 @@ def encode(payload: bytes, path: Optional[str] = None, timeout: float = 5.0,
             if not transient or attempt == attempts - 1:
                 if isinstance(exc, socket.timeout):
                     raise RequestError("munged at %s did not answer within %gs"
-                                       % (socket_path, timeout))
+                                       % (socket_path, timeout)) from None
                 raise RequestError("cannot talk to munged at %s: %s"
-                                   % (socket_path, exc.strerror or exc))
+                                   % (socket_path, exc.strerror or exc)) from None
             time.sleep(delay)
             delay *= 2
     raise RequestError("cannot talk to munged at %s" % socket_path)  # not reached

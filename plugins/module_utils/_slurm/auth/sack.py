@@ -53,7 +53,7 @@ def create_token(path: str, payload: bytes, version: int, timeout: float = 5.0) 
                 raise RequestError("the sack socket %s sent an oversized reply" % path)
     except OSError as exc:
         raise RequestError("cannot get a token from the sack socket %s: %s"
-                           % (path, exc.strerror or exc))
+                           % (path, exc.strerror or exc)) from None
     finally:
         sock.close()
     if len(reply) < 4:

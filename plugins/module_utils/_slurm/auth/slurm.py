@@ -33,7 +33,7 @@ def _b64(value: str) -> bytes:
             return base64.urlsafe_b64decode(padded)
         return base64.b64decode(padded)
     except (ValueError, TypeError):
-        raise RequestError("a key in slurm.jwks has a k that is not base64")
+        raise RequestError("a key in slurm.jwks has a k that is not base64") from None
 
 
 def jwks_key(path: str, kid: Optional[str] = None) -> Tuple[bytes, Optional[str]]:
@@ -42,7 +42,7 @@ def jwks_key(path: str, kid: Optional[str] = None) -> Tuple[bytes, Optional[str]
         document = json.loads(read_key(path, "slurm.jwks").decode("utf-8"))
         keys = [k for k in document["keys"] if k.get("kty") == "oct" and k.get("alg", "HS256") == "HS256"]
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise RequestError("%s is not a JWKS document with HS256 keys" % path)
+        raise RequestError("%s is not a JWKS document with HS256 keys" % path) from None
     if kid is not None:
         chosen = [k for k in keys if k.get("kid") == kid]
         if not chosen:

@@ -25,7 +25,7 @@ if [[ ! -x $VENV/bin/python || $(cat "$VENV/.stamp" 2>/dev/null) != "$straw_stam
   echo "setup: preparing $VENV" >&2
   rm -rf "$VENV"
   "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tests/requirements.txt" 2>"$VENV.log"
   echo "$straw_stamp" > "$VENV/.stamp"
 fi
 export PATH=$VENV/bin:$PATH

@@ -24,7 +24,7 @@ from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SLURMD, REQUEST_CON
                        ConfigFile, ConfigReply, RcReply, decode_reply, encode_request,
                        encode_request_body)
 from .transport import DEFAULT_MAX_FRAME, Address, HttpReplyError, exchange, parse_address
-from .versions import best_within_window, implemented, probe_order, release_of, version_of
+from .versions import best_within_window, probe_order, release_of, version_of
 
 REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
 
@@ -95,7 +95,7 @@ def negotiate(address: Address, credentials: Credentials, flags: int,
         if reply.rc == rcs.AUTHENTICATION_ERROR and reply.version != version:
             # 24.11-25.11 reject a version with rc 1007 in their own version.
             native = reply.version
-            best = best_within_window(native) if implemented(native) or native > version else None
+            best = best_within_window(native)
             if protocol is None and best is not None and best not in tried:
                 queue = [best]
             continue
@@ -109,7 +109,7 @@ def negotiate(address: Address, credentials: Credentials, flags: int,
                          if protocol is not None else None)
     what = ("Slurm %s (protocol %d)" % (release_of(protocol), protocol >> 8)
             if protocol is not None else "every protocol version from Slurm %s to %s"
-            % (release_of(tried[-1]), release_of(tried[0])))
+            % (release_of(min(tried)), release_of(max(tried))))
     if http:
         raise ReplyError("the controller (Slurm 25.11 or newer, HTTP on) accepted none of "
                          "%s" % what)

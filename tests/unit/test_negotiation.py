@@ -1,0 +1,126 @@
+"""Version negotiation against simulated controllers of every rejection style, through the
+client's injected exchange (no I/O): the same decisions the lab proves with real daemons."""
+import pytest
+
+from _slurm import client
+from _slurm.auth.credentials import JwtCredentials
+from _slurm.errors import ClosedError, FetchError, ReplyError
+from _slurm.header import encode_header
+from _slurm.messages import decode_body
+from _slurm.transport import HttpReplyError
+from _slurm.wire import Reader, packstr, u32
+
+
+def rc_reply(version, rc):
+    return encode_header(version, 8001, 4, 0x40) + u32(rc)
+
+
+def config_reply(version):
+    entry = (b"\x01\x00" if version >= 40 << 8 else b"\x01") + packstr("slurm.conf") + packstr("X=1\n")
+    body = u32(1) + entry + packstr("/spool")
+    if version <= 36 << 8:
+        body = packstr("X=1\n") + u32(0) * 10 + packstr("/spool")
+    auth = b"" if version >= 39 << 8 else u32(102) + u32(0) + u32(0)
+    return encode_header(version, 2016, len(body), 0x40 if not auth else 0) + auth + body
+
+
+class Controller:
+    """A controller that accepts window and rejects other versions the way its release does."""
+
+    def __init__(self, native, window, reject):
+        self.native, self.window, self.reject = native << 8, [v << 8 for v in window], reject
+        self.seen = []
+
+    def __call__(self, address, frame, timeout, max_frame, tls):
+        version = int.from_bytes(frame[4:6], "big")
+        self.seen.append(version >> 8)
+        if version in self.window:
+            return config_reply(version)
+        if self.reject == "close":
+            raise ClosedError("closed")
+        if self.reject == "rc1007":
+            return rc_reply(self.native, 1007)
+        raise HttpReplyError("HTTP/1.1 405 NOT ALLOWED")
+
+
+@pytest.fixture(autouse=True)
+def forget():
+    client._negotiated.clear()
+
+
+CASES = {
+    "20.11": (36, [34, 35, 36], "close", 36),
+    "21.08": (37, [35, 36, 37], "close", 37),
+    "22.05": (38, [36, 37, 38], "close", 38),
+    "23.02": (39, [37, 38, 39], "close", 39),
+    "23.11": (40, [38, 39, 40], "close", 40),
+    "24.05": (41, [39, 40, 41], "close", 41),
+    "24.11": (42, [39, 40, 41, 42], "rc1007", 42),
+    "25.05": (43, [40, 41, 42, 43], "rc1007", 43),
+    "25.11 (HTTP off)": (44, [41, 42, 43, 44], "rc1007", 44),
+    "25.11 (HTTP on)": (44, [41, 42, 43, 44], "http", 44),
+    "26.05": (45, [42, 43, 44, 45], "close", 45),
+    "26.11": (46, [43, 44, 45, 46], "close", 45),
+}
+
+
+@pytest.mark.parametrize("release", CASES)
+def test_finds_the_highest_common_version(release):
+    native, window, reject, expected = CASES[release]
+    controller = Controller(native, window, reject)
+    result = client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    assert result.protocol_version == expected << 8
+    assert result.files[0].content == b"X=1\n"
+
+
+def test_rc1007_jumps_straight_to_the_controllers_version():
+    controller = Controller(42, [39, 40, 41, 42], "rc1007")
+    client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    assert controller.seen == [45, 42]
+
+
+def test_the_version_that_worked_is_tried_first_next_time():
+    controller = Controller(38, [36, 37, 38], "close")
+    client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    controller.seen.clear()
+    client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    assert controller.seen == [38]
+
+
+def test_pinned_release_outside_the_window_names_the_controllers_release():
+    controller = Controller(42, [39, 40, 41, 42], "rc1007")
+    with pytest.raises(FetchError, match="speaks Slurm 24.11"):
+        client.fetch(["ctl"], JwtCredentials("t"), protocol="26.05", send=controller)
+    assert controller.seen == [45]
+
+
+def test_silence_at_every_version_is_reported_as_ambiguous_with_a_hint():
+    controller = Controller(38, [], "close")
+    with pytest.raises(FetchError) as info:
+        client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    message = str(info.value)
+    assert "closed the connection without replying" in message
+    assert "20.02 to 26.05" in message and "auth jwt" in message
+    assert len(controller.seen) == 11
+
+
+def test_real_answers_stop_the_probing():
+    seen = []
+
+    def denied(address, frame, timeout, max_frame, tls):
+        seen.append(frame)
+        return rc_reply(int.from_bytes(frame[4:6], "big"), 2010)
+    with pytest.raises(FetchError, match="rc 2010"):
+        client.fetch(["ctl"], JwtCredentials("t"), send=denied)
+    assert len(seen) == 1
+
+
+def test_decode_body_of_rc_is_signed():
+    header = encode_header(43 << 8, 8001, 4, 0x40)
+    from _slurm.header import decode_header
+    reader = Reader(header + u32(0xFFFFFFFF))
+    assert decode_body(decode_header(reader), reader).rc == -1
+
+
+def test_reply_error_is_not_closed_error():
+    assert not issubclass(ReplyError, ClosedError)

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # ruff over the Python of the collection and the tests; mypy --strict over the library.
 # Uses its own virtualenv (cached) so the linters never mix with what the tests run on.
 set -euo pipefail

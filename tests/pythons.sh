@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Runs the library's unit tests on every target Python from 3.8 to 3.13 that this machine
 # has (pyenv's, or python3.X on PATH), each in its own cached virtualenv with pytest.
 # The module runs on the target's interpreter, so the library must work on all of them.

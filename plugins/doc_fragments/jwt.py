@@ -16,7 +16,7 @@ options:
       - Path of the cluster's C(jwt_hs256.key) (C(AuthAltParameters=jwt_key=)), to mint a
         short-lived HS256 token the way C(scontrol token) does, with the claims C(iat), C(exp)
         and C(sun). Needs PyJWT where the plugin runs.
-      - Anyone holding this key is root on the cluster. Prefer the M(straw.slurm.jwt_token#lookup)
+      - Anyone holding this key is root on the cluster. Prefer the P(straw.slurm.jwt_token#lookup)
         lookup, which mints on the Ansible controller so the key never reaches the targets.
     type: path
   jwt_user:

@@ -18,7 +18,7 @@ description:
     C(jwt_token)) or set C(no_log) where you store it.
   - Needs PyJWT on the Ansible controller.
 author:
-  - straw.slurm developers
+  - straw.slurm developers (@straw-slurm)
 options:
   _terms:
     description: Not used.

@@ -17,9 +17,9 @@ description:
     Minting a JWT from a key needs PyJWT.
   - Speaks every Slurm release from 20.11 to 26.05 and finds the protocol version by itself.
   - Changes nothing on the target, so it also runs in check mode; use the
-    M(straw.slurm.config_files) module or the P(straw.slurm.configless#role) role to write the files.
+    M(straw.slurm.config_files) module or the C(straw.slurm.configless) role to write the files.
 author:
-  - straw.slurm developers
+  - straw.slurm developers (@straw-slurm)
 options:
   servers:
     description:
@@ -60,7 +60,7 @@ options:
   jwt_token:
     description:
       - The token for O(auth=jwt), for example from C(scontrol token) or the
-        M(straw.slurm.jwt_token#lookup) lookup. When neither this nor O(jwt_key) is set, the
+        P(straw.slurm.jwt_token#lookup) lookup. When neither this nor O(jwt_key) is set, the
         C(SLURM_JWT) environment variable of the module is used.
     type: str
   slurm_key:
@@ -122,7 +122,6 @@ notes:
   - The facts carry the files' contents; they are not secrets, but they can be large.
 seealso:
   - module: straw.slurm.config_files
-  - role: straw.slurm.configless
 attributes:
   check_mode:
     support: full
@@ -169,7 +168,7 @@ ansible_facts:
         files:
           description:
             - The files, keyed by name. Files the controller reports as absent are listed with
-              RV(ansible_facts.slurm_config.files.exists=false); they are not there on the controller.
+              C(exists=false); they are not there on the controller.
             - Each value has C(exists), C(executable) (a Prolog or Epilog script), C(content)
               (the text; null when absent or not UTF-8), C(content_base64) (set only when the
               bytes are not valid UTF-8), C(sha256) and C(size).

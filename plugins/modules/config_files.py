@@ -22,7 +22,7 @@ description:
   - Files the controller reports as absent are removed when O(prune=true). Files the controller
     never mentions are never touched.
 author:
-  - straw.slurm developers
+  - straw.slurm developers (@straw-slurm)
 options:
   path:
     description: The directory to write into; created (mode 0755) when missing.
@@ -45,7 +45,6 @@ options:
     default: true
 seealso:
   - module: straw.slurm.config_facts
-  - role: straw.slurm.configless
 attributes:
   check_mode:
     support: full
@@ -56,9 +55,9 @@ attributes:
     platforms: posix
   safe_file_operations:
     support: full
+    description: Files are replaced atomically, by renaming a complete temporary file over them.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.files
 """
 
 EXAMPLES = r"""

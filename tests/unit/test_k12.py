@@ -46,7 +46,7 @@ def test_against_an_independent_implementation(length):
 
 def test_random_inputs_against_the_oracle():
     oracle = pytest.importorskip("Crypto.Hash.KangarooTwelve")
-    for _ in range(20):
+    for _round in range(20):
         message = os.urandom(int.from_bytes(os.urandom(2), "big") % 9000)
         custom = os.urandom(os.urandom(1)[0] % 40)
         assert kangarootwelve(message, custom, 48) == oracle.new(data=message, custom=custom).read(48)

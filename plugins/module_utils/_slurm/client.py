@@ -113,10 +113,10 @@ def negotiate(address: Address, credentials: Credentials, flags: int,
     if http:
         raise ReplyError("the controller (Slurm 25.11 or newer, HTTP on) accepted none of "
                          "%s" % what)
-    raise ClosedError("the controller closed the connection without replying to %s: "
-                      "the protocol version is not supported or the credential was "
-                      "rejected" % what, "auth %s: %s" % (credentials.name,
-                                                        credentials.rejected_hint))
+    hint = "auth %s: %s" % (credentials.name, credentials.rejected_hint)
+    raise ClosedError("the controller closed the connection without replying to %s: the "
+                      "protocol version is not supported or the credential was rejected"
+                      % what, hint)
 
 
 def _missing_includes(files: Sequence[ConfigFile]) -> List[str]:

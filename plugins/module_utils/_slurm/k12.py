@@ -23,7 +23,7 @@ def _round_constants() -> Tuple[int, ...]:
     """The 24 iota constants, from the LFSR x^8 + x^6 + x^5 + x^4 + 1 of the Keccak spec."""
     state = 1
     bits = []
-    for _ in range(7 * 24):
+    for _step in range(7 * 24):
         bits.append(state & 1)
         state <<= 1
         if state & 0x100:

@@ -99,7 +99,7 @@ def _text(raw: Optional[bytes], field: str) -> Optional[str]:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ReplyError("%s is not valid UTF-8" % field)
+        raise ReplyError("%s is not valid UTF-8" % field) from None
 
 
 def _decode_name(raw: Optional[bytes]) -> str:
@@ -108,7 +108,7 @@ def _decode_name(raw: Optional[bytes]) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ReplyError("reply lists a file name that is not valid UTF-8: %r" % raw[:64])
+        raise ReplyError("reply lists a file name that is not valid UTF-8: %r" % raw[:64]) from None
 
 
 def _decode_r1(reader: Reader, version: int, slurmd_set: bool) -> ConfigReply:

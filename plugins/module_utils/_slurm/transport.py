@@ -86,11 +86,11 @@ def connect(address: Address, deadline: Deadline) -> socket.socket:
     try:
         return socket.create_connection((address.host, address.port), timeout=deadline.left())
     except socket.timeout:
-        raise NetworkError("connection timed out after %gs" % deadline.seconds)
+        raise NetworkError("connection timed out after %gs" % deadline.seconds) from None
     except socket.gaierror as exc:
-        raise NetworkError("cannot resolve %s: %s" % (address.host, exc.strerror or exc))
+        raise NetworkError("cannot resolve %s: %s" % (address.host, exc.strerror or exc)) from None
     except OSError as exc:
-        raise NetworkError("cannot connect: %s" % (exc.strerror or exc))
+        raise NetworkError("cannot connect: %s" % (exc.strerror or exc)) from None
 
 
 def exchange(address: Address, frame: bytes, timeout: float,
@@ -133,12 +133,12 @@ def exchange(address: Address, frame: bytes, timeout: float,
                                  % (got, length))
             return buffer
         except socket.timeout:
-            raise NetworkError("no complete reply within %gs" % timeout)
+            raise NetworkError("no complete reply within %gs" % timeout) from None
         except ssl.SSLError as exc:
-            raise NetworkError("TLS failed: %s" % (exc.reason or exc))
+            raise NetworkError("TLS failed: %s" % (exc.reason or exc)) from None
         except ConnectionResetError:
-            raise ClosedError("the controller reset the connection without replying")
+            raise ClosedError("the controller reset the connection without replying") from None
         except OSError as exc:
-            raise NetworkError("connection failed: %s" % (exc.strerror or exc))
+            raise NetworkError("connection failed: %s" % (exc.strerror or exc)) from None
     finally:
         sock.close()

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tests/run and ./demo: installs what they need on a Debian machine (as root)
 # and sets VENV, the virtualenv with ansible-core, PyJWT and the test tools.
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -10,6 +11,9 @@ straw_need_apt=()
 command -v mmdebstrap >/dev/null || straw_need_apt+=(mmdebstrap)
 command -v ss >/dev/null || straw_need_apt+=(iproute2)
 command -v findmnt >/dev/null || straw_need_apt+=(util-linux)
+command -v shellcheck >/dev/null || straw_need_apt+=(shellcheck)
+command -v openssl >/dev/null || straw_need_apt+=(openssl)
+command -v git >/dev/null || straw_need_apt+=(git)
 PY=${STRAW_PYTHON:-$(command -v python3 || true)}
 [[ -n $PY ]] || straw_need_apt+=(python3)
 if [[ -n $PY ]] && ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then straw_need_apt+=(python3-venv); fi

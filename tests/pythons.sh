@@ -9,10 +9,10 @@ cd "$ROOT"
 ran=() missing=()
 for minor in 8 9 10 11 12 13; do
   py=""
-  for candidate in "$HOME"/.pyenv/versions/3.$minor.*/bin/python3.$minor "$(command -v python3.$minor || true)"; do
+  for candidate in "$HOME"/.pyenv/versions/3."$minor".*/bin/python3."$minor" "$(command -v "python3.$minor" || true)"; do
     [[ -n $candidate && -x $candidate ]] && { py=$candidate; break; }
   done
-  if [[ -z $py ]]; then missing+=(3.$minor); continue; fi
+  if [[ -z $py ]]; then missing+=("3.$minor"); continue; fi
   venv=$CACHE/py3.$minor
   if [[ ! -x $venv/bin/pytest ]]; then
     rm -rf "$venv"
@@ -21,6 +21,6 @@ for minor in 8 9 10 11 12 13; do
   fi
   echo "pythons: unit tests on $("$venv/bin/python" -V)"
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit | tail -1
-  ran+=(3.$minor)
+  ran+=("3.$minor")
 done
 echo "pythons: ran on ${ran[*]:-none}${missing:+; not on this machine: ${missing[*]}}"

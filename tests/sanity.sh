@@ -35,10 +35,12 @@ print(repr(found))
 PY
 )
 sed "s|^SETTINGS = {}  # filled in by tests/sanity.sh|SETTINGS = $settings|" "$ROOT/tests/get_pip_offline.py" \
-  > ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+  > "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 
 rm -rf "$TREE" && mkdir -p "$TREE"
-(cd "$ROOT" && git ls-files -co --exclude-standard -z | xargs -0 -I{} cp --parents -P {} "$TREE/" 2>/dev/null || true)
+(cd "$ROOT" && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
+  if [[ -e $f || -L $f ]]; then cp --parents -P "$f" "$TREE/"; fi
+done)
 # ansible-test reads the git metadata to decide what belongs to the collection.
 (cd "$TREE" && git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm snapshot)
 cd "$TREE"

@@ -63,8 +63,11 @@ def _owned(path: str, mode: int, uid: Optional[int], gid: Optional[int]) -> bool
 
 
 def plan(directory: str, files: Iterable[ConfigFile], prune: bool = True,
-         uid: Optional[int] = None, gid: Optional[int] = None) -> List[Change]:
-    """What applying files to directory would change, without changing anything."""
+         uid: Optional[int] = None, gid: Optional[int] = None,
+         mode: Optional[int] = None) -> List[Change]:
+    """What applying files to directory would change, without changing anything.
+
+    mode overrides the modes slurmd uses (0644, 0755 for scripts), for keys."""
     files = list(files)
     check_names(f.name for f in files)
     changes = []
@@ -74,18 +77,18 @@ def plan(directory: str, files: Iterable[ConfigFile], prune: bool = True,
             raise WriteError("%s is a %s, not a regular file; refusing to replace it"
                              % (path, "symlink" if os.path.islink(path) else "directory"))
         before = _read(path)
-        mode = wanted_mode(file)
+        want = wanted_mode(file) if mode is None else mode
         if not file.exists:
             if prune and before is not None:
-                changes.append(Change(file.name, "remove", before, None, mode))
+                changes.append(Change(file.name, "remove", before, None, want))
             continue
         after = file.content or b""
         if before is None:
-            changes.append(Change(file.name, "create", None, after, mode))
+            changes.append(Change(file.name, "create", None, after, want))
         elif before != after:
-            changes.append(Change(file.name, "update", before, after, mode))
-        elif not _owned(path, mode, uid, gid):
-            changes.append(Change(file.name, "attributes", before, after, mode))
+            changes.append(Change(file.name, "update", before, after, want))
+        elif not _owned(path, want, uid, gid):
+            changes.append(Change(file.name, "attributes", before, after, want))
     return changes
 
 

@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: key_file
+short_description: Install a secret key (munge.key, slurm.key) from its bytes in base64
+version_added: 0.1.0
+description:
+  - Writes a key file from base64, byte for byte: keys are random bytes, which
+    M(ansible.builtin.copy) with C(content) cannot carry.
+  - The file is replaced atomically (a complete temporary file renamed over it) with the owner,
+    group and mode asked for; nothing is written when the bytes, owner and mode already match.
+  - The key never appears in the result, the diff or an error message. Diff mode says only
+    whether the key changed.
+author:
+  - straw.slurm developers (@straw-slurm)
+options:
+  path:
+    description: Where the key goes. Its directory must exist.
+    type: path
+    required: true
+  content_base64:
+    description: The key's bytes, base64-encoded (normally from a vault).
+    type: str
+    required: true
+  owner:
+    description: Owner (name or uid).
+    type: str
+  group:
+    description: Group (name or gid).
+    type: str
+  mode:
+    description: Mode, as an octal string.
+    type: str
+    default: '0400'
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: partial
+    details: Says that the key would change, never what it holds.
+  platform:
+    platforms: posix
+  safe_file_operations:
+    support: full
+    description: The key is replaced atomically, by renaming a complete temporary file over it.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+"""
+
+EXAMPLES = r"""
+- name: Install the cluster's munge key
+  straw.slurm.key_file:
+    path: /etc/munge/munge.key
+    content_base64: "{{ vault_munge_key_b64 }}"
+    owner: munge
+    group: munge
+    mode: '0400'
+"""
+
+RETURN = r"""
+path:
+  description: The key's path.
+  returned: always
+  type: str
+  sample: /etc/munge/munge.key
+"""
+
+import base64
+import binascii
+import grp
+import os
+import pwd
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.messages import ConfigFile
+
+
+def _id(module, value, database, what):
+    if value is None:
+        return None
+    if str(value).isdigit():
+        return int(value)
+    try:
+        return database(str(value))[2]
+    except KeyError:
+        module.fail_json(msg='%s %s does not exist on the target' % (what, value))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            content_base64=dict(type='str', required=True, no_log=True),
+            owner=dict(type='str'),
+            group=dict(type='str'),
+            mode=dict(type='str', default='0400'),
+        ),
+        supports_check_mode=True,
+    )
+    path = module.params['path']
+    try:
+        key = base64.b64decode(module.params['content_base64'], validate=True)
+    except (binascii.Error, ValueError):
+        module.fail_json(msg='content_base64 for %s is not valid base64' % path)
+    if not key:
+        module.fail_json(msg='the key for %s is empty' % path)
+    try:
+        mode = int(module.params['mode'], 8)
+    except ValueError:
+        module.fail_json(msg='mode %r is not an octal number' % module.params['mode'])
+    uid = _id(module, module.params['owner'], pwd.getpwnam, 'user')
+    gid = _id(module, module.params['group'], grp.getgrnam, 'group')
+    directory, name = os.path.split(path)
+    if not module.check_mode and not os.path.isdir(directory):
+        module.fail_json(msg='the directory %s does not exist' % directory)
+    try:
+        changes = writer.plan(directory, [ConfigFile(name, key, True, False)], False, uid, gid, mode)
+        if not module.check_mode:
+            writer.apply(directory, changes, uid, gid)
+    except SlurmConfigError as exc:
+        module.fail_json(msg=str(exc))
+    result = dict(changed=bool(changes), path=path)
+    if module._diff and changes:
+        before = 'a key' if changes[0].before is not None else ''
+        result['diff'] = {'before_header': path, 'after_header': path,
+                          'before': before + '\n' if before else '',
+                          'after': 'a different key (or its owner or mode) \n'}
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -201,3 +201,17 @@ def test_argument_specs_reject_a_bad_choice(controllers, run_playbook, tmp_path)
     result = run_playbook(play(base_vars(controllers["24.11"], tmp_path / "s", configless_request="everything")),
                           check=False)
     assert result.returncode != 0 and "configless_request" in result.stdout
+
+
+def test_collection_playbook(controllers, run_playbook, tmp_path, ansible_env):
+    """ansible-playbook straw.slurm.fetch -i HOST, -e ... : the one-line entry point."""
+    c = controllers["26.05"]
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("node1 ansible_connection=local\n")
+    extra = json.dumps(base_vars(c, tmp_path / "slurm"))
+    proc = subprocess.run([os.path.join(os.path.dirname(ansible_env["ANSIBLE_PYTHON_INTERPRETER"]),
+                                        "ansible-playbook"), "straw.slurm.fetch", "-i", str(inventory),
+                           "-e", extra], env=ansible_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert (tmp_path / "slurm" / "slurm.conf").read_bytes() == c.expected("slurm.conf")

@@ -76,7 +76,6 @@ def test_client_host(controllers, run_playbook, tmp_path, munge_user, release, a
     first = run_playbook(play(base_vars(c, conf, auth, **extra)))
     assert recap(first.stdout)["localhost"][1] >= 1
     for name in os.listdir(c.conf_dir):
-        path = os.path.join(c.conf_dir, name)
         if name in ("slurm.conf", "nodes.conf", "gres.conf", "cgroup.conf", "plugstack.conf", "prolog.sh") \
                 and (name != "prolog.sh" or release != "22.05"):
             assert (conf / name).read_bytes() == c.expected(name), name  # gres.conf is not UTF-8
@@ -159,12 +158,14 @@ def test_image_build_over_a_chroot_connection(controllers, run_playbook, tmp_pat
     result = run_playbook(play(role_vars, hosts=image), env=env, inventory=str(inventory))
     assert recap(result.stdout)[image][2] == 0
     conf = os.path.join(image, "etc", "slurm")
-    assert open(os.path.join(conf, "slurm.conf"), "rb").read() == c.expected("slurm.conf")
+    with open(os.path.join(conf, "slurm.conf"), "rb") as handle:
+        assert handle.read() == c.expected("slurm.conf")
     assert mode(os.path.join(conf, "prolog.sh")) == 0o755
     image_key = os.path.join(image, "etc", "munge", "munge.key")
-    assert open(image_key, "rb").read() == key and mode(image_key) == 0o400
-    munge_uid = [line.split(":")[2] for line in open(os.path.join(image, "etc", "passwd"))
-                 if line.startswith("munge:")][0]
+    with open(image_key, "rb") as handle:
+        assert handle.read() == key and mode(image_key) == 0o400
+    with open(os.path.join(image, "etc", "passwd")) as handle:
+        munge_uid = [line.split(":")[2] for line in handle if line.startswith("munge:")][0]
     assert os.stat(image_key).st_uid == int(munge_uid)
     assert processes_rooted_in(image) == []  # nothing was started inside the image
     again = run_playbook(play(role_vars, hosts=image), env=env, inventory=str(inventory))

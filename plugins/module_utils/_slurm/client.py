@@ -12,9 +12,8 @@ highest version the controller accepts. Each attempt carries a fresh credential.
 from __future__ import annotations
 
 import re
-import ssl
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import return_codes as rcs
 from .auth.credentials import Credentials
@@ -26,10 +25,13 @@ from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SLURMD, REQUEST_CON
 from .transport import DEFAULT_MAX_FRAME, Address, HttpReplyError, exchange, parse_address
 from .versions import best_within_window, probe_order, release_of, version_of
 
+if TYPE_CHECKING:
+    import ssl
+
 REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
 
 #: exchange(address, frame, timeout, max_frame, tls) -> reply frame; the only I/O we do.
-Exchange = Callable[[Address, bytes, float, int, Optional[ssl.SSLContext]], Union[bytes, bytearray]]
+Exchange = Callable[[Address, bytes, float, int, Optional["ssl.SSLContext"]], Union[bytes, bytearray]]
 
 _INCLUDE = re.compile(rb"^[ \t]*include[ \t]+([^ \t\r\n]+)", re.IGNORECASE | re.MULTILINE)
 
@@ -48,7 +50,7 @@ class FetchResult(NamedTuple):
 
 def _attempt(address: Address, version: int, credentials: Credentials, flags: int,
              timeout: float, max_frame: int, send: Exchange,
-             tls: Optional[ssl.SSLContext]) -> Union[ConfigReply, RcReply]:
+             tls: Optional["ssl.SSLContext"]) -> Union[ConfigReply, RcReply]:
     body = encode_request_body(version, flags)
     frame = encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
     return decode_reply(send(address, frame, timeout, max_frame, tls),
@@ -64,7 +66,7 @@ def _controller_error(rc: int, credentials: Credentials) -> ControllerError:
 
 def negotiate(address: Address, credentials: Credentials, flags: int,
               protocol: Optional[int], timeout: float, max_frame: int = DEFAULT_MAX_FRAME,
-              send: Exchange = exchange, tls: Optional[ssl.SSLContext] = None) -> ConfigReply:
+              send: Exchange = exchange, tls: Optional["ssl.SSLContext"] = None) -> ConfigReply:
     """One controller: find a version it accepts and fetch; raise what it told us."""
     if protocol is not None:
         queue = [protocol]
@@ -144,7 +146,7 @@ def _retryable(error: SlurmConfigError) -> bool:
 def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
           request: str = "slurmd", protocol: Optional[str] = "auto", timeout: float = 10.0,
           max_frame: int = DEFAULT_MAX_FRAME, send: Exchange = exchange,
-          tls: Optional[ssl.SSLContext] = None, retries: int = 1,
+          tls: Optional["ssl.SSLContext"] = None, retries: int = 1,
           backoff: float = 1.0) -> FetchResult:
     """Fetches the configuration from the first controller of servers that serves it.
 

@@ -12,12 +12,9 @@ removed only when asked (prune); files it never mentions are never touched.
 
 from __future__ import annotations
 
-import difflib
 import errno
-import hashlib
 import os
 import stat
-import tempfile
 from typing import Iterable, List, NamedTuple, Optional
 
 from .errors import RequestError
@@ -119,9 +116,19 @@ def ensure_directory(directory: str, uid: Optional[int] = None, gid: Optional[in
     return True
 
 
+def _create_temporary(directory: str, name: str) -> "tuple[int, str]":
+    """A new file beside the target, created exclusively with mode 0600."""
+    while True:
+        temporary = os.path.join(directory, ".%s.%s.new" % (name, os.urandom(6).hex()))
+        try:
+            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), temporary
+        except FileExistsError:
+            continue
+
+
 def _write_temporary(directory: str, change: Change, uid: Optional[int],
                      gid: Optional[int]) -> str:
-    fd, temporary = tempfile.mkstemp(prefix=".%s." % change.name, suffix=".new", dir=directory)
+    fd, temporary = _create_temporary(directory, change.name)
     try:
         view = memoryview(change.after or b"")
         while view:
@@ -200,6 +207,7 @@ def is_text(data: Optional[bytes]) -> bool:
 def summary(data: Optional[bytes]) -> str:
     if data is None:
         return "(absent)\n"
+    import hashlib  # only when a summary is asked for
     return "%d bytes, sha256 %s\n" % (len(data), hashlib.sha256(data).hexdigest())
 
 
@@ -209,6 +217,7 @@ def describe(directory: str, change: Change) -> str:
     if change.action == "attributes":
         return "%s: owner, group or mode differ (want mode %04o)\n" % (path, change.mode)
     if is_text(change.before) and is_text(change.after):
+        import difflib  # only when a diff is asked for
         before = (change.before or b"").decode("utf-8").splitlines(True)
         after = (change.after or b"").decode("utf-8").splitlines(True)
         lines = difflib.unified_diff(before, after,

@@ -11,12 +11,14 @@ with recv_into a buffer allocated once.
 from __future__ import annotations
 
 import socket
-import ssl
 import struct
 import time
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from .errors import ClosedError, NetworkError, ReplyError
+
+if TYPE_CHECKING:  # ssl costs milliseconds to import; only TLS users pay for it
+    import ssl
 
 DEFAULT_PORT = 6817
 DEFAULT_MAX_FRAME = 64 << 20
@@ -95,7 +97,7 @@ def connect(address: Address, deadline: Deadline) -> socket.socket:
 
 def exchange(address: Address, frame: bytes, timeout: float,
              max_frame: int = DEFAULT_MAX_FRAME,
-             tls: Optional[ssl.SSLContext] = None) -> bytearray:
+             tls: Optional["ssl.SSLContext"] = None) -> bytearray:
     """Sends frame, returns the reply frame without its length prefix.
 
     Raises ClosedError when the peer closes without a byte, HttpReplyError when it answers
@@ -134,11 +136,11 @@ def exchange(address: Address, frame: bytes, timeout: float,
             return buffer
         except socket.timeout:
             raise NetworkError("no complete reply within %gs" % timeout) from None
-        except ssl.SSLError as exc:
-            raise NetworkError("TLS failed: %s" % (exc.reason or exc)) from None
         except ConnectionResetError:
             raise ClosedError("the controller reset the connection without replying") from None
         except OSError as exc:
+            if type(exc).__module__ == "ssl":
+                raise NetworkError("TLS failed: %s" % (getattr(exc, "reason", None) or exc)) from None
             raise NetworkError("connection failed: %s" % (exc.strerror or exc)) from None
     finally:
         sock.close()

@@ -53,8 +53,13 @@ def _attempt(address: Address, version: int, credentials: Credentials, flags: in
              tls: Optional["ssl.SSLContext"]) -> Union[ConfigReply, RcReply]:
     body = encode_request_body(version, flags)
     frame = encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
-    return decode_reply(send(address, frame, timeout, max_frame, tls),
-                        slurmd_set=bool(flags & CONFIG_REQUEST_SLURMD))
+    reply = decode_reply(send(address, frame, timeout, max_frame, tls),
+                         slurmd_set=bool(flags & CONFIG_REQUEST_SLURMD))
+    if isinstance(reply, ConfigReply) and reply.version != version:
+        # Controllers answer in the client's version; anything else is not a controller.
+        raise ReplyError("the controller answered a protocol %d request in protocol %d"
+                         % (version >> 8, reply.version >> 8))
+    return reply
 
 
 def _controller_error(rc: int, credentials: Credentials) -> ControllerError:

@@ -50,7 +50,7 @@ def _read(path: str) -> Optional[bytes]:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise WriteError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+        raise WriteError("cannot read %s: %s" % (path, _cause(exc))) from None
 
 
 def _owned(path: str, mode: int, uid: Optional[int], gid: Optional[int]) -> bool:

@@ -4,9 +4,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LINT=${STRAW_TEST_CACHE:-/var/tmp/straw-slurm-test}/lint-venv
-if [[ ! -x $LINT/bin/antsibull-changelog ]]; then
+if [[ ! -x $LINT/bin/ansible-lint ]]; then
   python3 -m venv "$LINT"
-  "$LINT/bin/pip" install -q --disable-pip-version-check ruff mypy PyJWT dnspython antsibull-changelog 2>"$LINT.log"
+  "$LINT/bin/pip" install -q --disable-pip-version-check ruff mypy PyJWT dnspython antsibull-changelog \
+    ansible-lint 2>"$LINT.log"
 fi
 cd "$ROOT"
 files=(plugins tests)
@@ -14,4 +15,25 @@ files=(plugins tests)
 "$LINT/bin/ruff" check --quiet "${files[@]}"
 (cd plugins/module_utils && "$LINT/bin/mypy" --strict --python-version 3.10 --no-error-summary -p _slurm)
 "$LINT/bin/antsibull-changelog" lint
-echo "lint: ruff, mypy --strict and the changelog fragments are clean"
+
+# ansible-lint (production profile) on the role, the collection playbook and every YAML
+# example in the READMEs, with this checkout as the collection straw.slurm.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/collections/ansible_collections/straw" "$work/examples"
+ln -s "$ROOT" "$work/collections/ansible_collections/straw/slurm"
+"$LINT/bin/python" - "$work/examples" README.md roles/configless/README.md <<'PY'
+import re, sys
+out = sys.argv[1]
+for source in sys.argv[2:]:
+    with open(source) as handle:
+        blocks = re.findall(r"```yaml\n(.*?)```", handle.read(), re.S)
+    for index, block in enumerate(blocks):
+        name = "%s/%s-%d.yml" % (out, source.replace("/", "_").replace(".md", ""), index)
+        with open(name, "w") as handle:
+            handle.write("---\n" + block)
+PY
+ANSIBLE_COLLECTIONS_PATH=$work/collections PATH=$LINT/bin:$PATH \
+  "$LINT/bin/ansible-lint" --profile production --offline --nocolor -q \
+  roles/configless playbooks/fetch.yml "$work"/examples/*.yml
+echo "lint: ruff, mypy --strict, the changelog fragments and ansible-lint (production) are clean"

@@ -20,6 +20,7 @@ VERSION = st.sampled_from([37, 38, 39, 40, 41, 42, 43, 44, 45, 46]).map(lambda n
 SPOOL = st.one_of(st.none(), st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60))
 
 
+@settings(deadline=None)  # correctness, not speed: a loaded CI machine must not flake
 @given(VERSION, FILES, SPOOL)
 def test_valid_replies_round_trip(version, files, spool):
     frame = config_frame(version, [(e, x, n.encode(), c) for e, x, n, c in files], spool)[4:]
@@ -59,7 +60,7 @@ def _mutate(data, frame):
     return bytes(out)
 
 
-@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_replies_raise_only_our_errors(data):
     frame = _mutate(data, data.draw(st.sampled_from(SEEDS)))
@@ -69,7 +70,7 @@ def test_mutated_replies_raise_only_our_errors(data):
         pass
 
 
-@settings(max_examples=800)
+@settings(max_examples=800, deadline=None)
 @given(st.binary(max_size=600))
 def test_random_bytes_raise_only_our_errors(frame):
     try:
@@ -78,6 +79,7 @@ def test_random_bytes_raise_only_our_errors(frame):
         pass
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.text(max_size=20), st.dictionaries(
     st.sampled_from(["exists", "executable", "content", "content_base64", "sha256"]),
     st.one_of(st.none(), st.booleans(), st.text(max_size=30),

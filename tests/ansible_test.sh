@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# ansible-test sanity on a copy of the collection, offline.
-#   tests/sanity.sh VENV [ansible-test sanity options]
+# ansible-test on a copy of the collection, offline.
+#   tests/ansible_test.sh VENV sanity|units [ansible-test options]
 # VENV is a virtualenv with ansible-core. ansible-test must run from
 # .../ansible_collections/straw/slurm, so the files git knows are copied to such a tree in the
 # cache. Its sanity virtualenvs are bootstrapped with a get-pip script it would download;
 # tests/get_pip_offline.py stands in for it (see there).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-VENV=$1; shift
+VENV=$1 COMMAND=$2; shift 2
 CACHE=${STRAW_TEST_CACHE:-/var/tmp/straw-slurm-test}
-TREE=$CACHE/sanity/ansible_collections/straw/slurm
+TREE=$CACHE/ansible-test/ansible_collections/straw/slurm
 
 pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',*$/\1/p" \
   "$("$VENV/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -1)
@@ -44,4 +44,7 @@ done)
 # ansible-test reads the git metadata to decide what belongs to the collection.
 (cd "$TREE" && git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm snapshot)
 cd "$TREE"
-"$VENV/bin/ansible-test" sanity --color no --python "$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "$@"
+python=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+extra=()
+[[ $COMMAND == units ]] && extra=(--requirements)  # tests/unit/requirements.txt into its venv
+"$VENV/bin/ansible-test" "$COMMAND" --color no --python "$python" "${extra[@]}" "$@"

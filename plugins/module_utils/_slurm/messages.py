@@ -131,11 +131,11 @@ def _decode_list(reader: Reader, version: int) -> ConfigReply:
                          % (count, reader.remaining))
     with_execute = version >= PROTO_23_11
     files = []
-    for index in range(count):
-        exists = reader.u8("file %d exists flag" % index)
-        execute = reader.u8("file %d execute flag" % index) if with_execute else 0
-        name = _decode_name(reader.packstr("file %d name" % index))
-        view = reader.packstr_view("%s content" % name)
+    for _index in range(count):
+        exists = reader.u8("a file's exists flag")
+        execute = reader.u8("a file's execute flag") if with_execute else 0
+        name = _decode_name(reader.packstr("a file name"))
+        view = reader.packstr_view("the content of " + name)
         if not exists:
             content = None
         elif view is None:

@@ -29,7 +29,7 @@ def check_name(name: str) -> None:
         raise ReplyError("reply lists a file name with a directory part: %r" % name)
     if "\0" in name:
         raise ReplyError("reply lists a file name with a NUL byte: %r" % name)
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+    if not name.isprintable():  # control characters (and Unicode line or paragraph separators)
         raise ReplyError("reply lists a file name with control characters: %r" % name)
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # ssl costs milliseconds to import; only TLS users pay for it
 DEFAULT_PORT = 6817
 DEFAULT_MAX_FRAME = 64 << 20
 _HTTP = b"HTTP"
+_FIRST_READ = 64 << 10
 
 
 class Address(NamedTuple):
@@ -74,6 +75,7 @@ class Deadline:
 
 
 def _recv_into(sock: socket.socket, view: memoryview, deadline: Deadline) -> int:
+    """Fills view until it is full or the peer closes; the deadline bounds the whole read."""
     got = 0
     while got < len(view):
         sock.settimeout(deadline.left())
@@ -112,24 +114,29 @@ def exchange(address: Address, frame: bytes, timeout: float,
                 sock = tls.wrap_socket(sock, server_hostname=address.host)
             sock.settimeout(deadline.left())
             sock.sendall(frame)
-            prefix = bytearray(4)
-            got = _recv_into(sock, memoryview(prefix), deadline)
+            # One read usually brings the length prefix and, for a small configuration, the
+            # whole reply: it lands in a buffer allocated once, not in growing strings.
+            first = bytearray(_FIRST_READ)
+            got = sock.recv_into(first)
             if got == 0:
                 raise ClosedError("the controller closed the connection without replying")
             if got < 4:
-                raise ReplyError("truncated reply: %d of 4 length bytes" % got)
-            if bytes(prefix) == _HTTP:
-                status = bytearray(128)
-                count = _recv_into(sock, memoryview(status)[:60], deadline)
-                line = (b"HTTP" + bytes(status[:count])).split(b"\r\n")[0]
+                got += _recv_into(sock, memoryview(first)[got:4], deadline)
+                if got < 4:
+                    raise ReplyError("truncated reply: %d of 4 length bytes" % got)
+            if first[:4] == _HTTP:
+                line = bytes(first[:got]).split(b"\r\n")[0]
                 raise HttpReplyError("the controller answered HTTP: %s"
-                                     % line.decode("ascii", "replace"))
-            (length,) = struct.unpack(">I", prefix)
+                                     % line[:80].decode("ascii", "replace"))
+            (length,) = struct.unpack_from(">I", first)
             if length > max_frame:
                 raise ReplyError("reply of %d bytes exceeds the %d-byte limit"
                                  % (length, max_frame))
+            if got - 4 >= length:
+                return first[4:4 + length]
             buffer = bytearray(length)
-            got = _recv_into(sock, memoryview(buffer), deadline)
+            buffer[:got - 4] = memoryview(first)[4:got]
+            got = got - 4 + _recv_into(sock, memoryview(buffer)[got - 4:], deadline)
             if got < length:
                 raise ReplyError("truncated reply: %d of %d bytes before the connection closed"
                                  % (got, length))

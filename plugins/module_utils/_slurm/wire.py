@@ -49,40 +49,46 @@ def packmem(data: bytes) -> bytes:
 class Reader:
     """A cursor over one received frame; every read is bounds-checked."""
 
-    __slots__ = ("_view", "_pos", "what")
+    __slots__ = ("_view", "_pos", "_end", "what")
 
     def __init__(self, data: Buffer, what: str = "reply") -> None:
         self._view = memoryview(data)
         self._pos = 0
+        self._end = len(self._view)
         self.what = what
 
     @property
     def remaining(self) -> int:
-        return len(self._view) - self._pos
+        return self._end - self._pos
 
     @property
     def position(self) -> int:
         return self._pos
 
-    def _take(self, count: int, field: str) -> memoryview:
-        if count < 0 or count > self.remaining:
-            raise ReplyError("truncated %s: %s needs %d bytes at offset %d, %d left"
-                             % (self.what, field, count, self._pos, self.remaining))
+    def _need(self, count: int, field: str) -> int:
+        """Claims count bytes; returns where they start. Nothing is read past the frame."""
         start = self._pos
-        self._pos += count
-        return self._view[start:self._pos]
+        if count < 0 or start + count > self._end:
+            raise ReplyError("truncated %s: %s needs %d bytes at offset %d, %d left"
+                             % (self.what, field, count, start, self._end - start))
+        self._pos = start + count
+        return start
+
+    def _take(self, count: int, field: str) -> memoryview:
+        start = self._need(count, field)
+        return self._view[start:start + count]
 
     def u8(self, field: str) -> int:
-        return self._take(1, field)[0]
+        return self._view[self._need(1, field)]
 
     def u16(self, field: str) -> int:
-        return int(_U16.unpack(self._take(2, field))[0])
+        return int(_U16.unpack_from(self._view, self._need(2, field))[0])
 
     def u32(self, field: str) -> int:
-        return int(_U32.unpack(self._take(4, field))[0])
+        return int(_U32.unpack_from(self._view, self._need(4, field))[0])
 
     def skip(self, count: int, field: str) -> None:
-        self._take(count, field)
+        self._need(count, field)
 
     def mem(self, field: str) -> bytes:
         length = self.u32(field + " length")
@@ -90,20 +96,15 @@ class Reader:
 
     def packstr(self, field: str) -> Optional[bytes]:
         """Returns the string's bytes without the NUL, or None for Slurm's NULL."""
-        length = self.u32(field + " length")
-        if length == 0:
-            return None
-        data = self._take(length, field)
-        if data[-1] != 0:
-            raise ReplyError("malformed %s: %s is not NUL-terminated" % (self.what, field))
-        return bytes(data[:-1])
+        view = self.packstr_view(field)
+        return None if view is None else bytes(view)
 
     def packstr_view(self, field: str) -> Optional[memoryview]:
         """As packstr, without copying: for large file contents."""
-        length = self.u32(field + " length")
+        length = self.u32(field)
         if length == 0:
             return None
-        data = self._take(length, field)
-        if data[-1] != 0:
+        start = self._need(length, field)
+        if self._view[start + length - 1] != 0:
             raise ReplyError("malformed %s: %s is not NUL-terminated" % (self.what, field))
-        return data[:-1]
+        return self._view[start:start + length - 1]

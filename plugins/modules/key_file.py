@@ -11,7 +11,7 @@ module: key_file
 short_description: Install a secret key (munge.key, slurm.key) from its bytes in base64
 version_added: 0.1.0
 description:
-  - Writes a key file from base64, byte for byte: keys are random bytes, which
+  - Writes a key file from base64, byte for byte. Keys are random bytes, which
     M(ansible.builtin.copy) with C(content) cannot carry.
   - The file is replaced atomically (a complete temporary file renamed over it) with the owner,
     group and mode asked for; nothing is written when the bytes, owner and mode already match.

@@ -37,7 +37,7 @@ def test_sequential_and_concurrent(controllers):
                 assert fetch([c.server], credentials, request="client", timeout=30).files
         except Exception as exc:  # collected, reported below
             failures.append(exc)
-    threads = [threading.Thread(target=worker) for _ in range(32)]
+    threads = [threading.Thread(target=worker) for _thread in range(32)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -216,3 +216,21 @@ def test_collection_playbook(controllers, run_playbook, tmp_path, ansible_env):
                           stderr=subprocess.STDOUT, universal_newlines=True, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "slurm" / "slurm.conf").read_bytes() == c.expected("slurm.conf")
+
+
+def test_auth_slurm_installs_the_key_and_fetches(controllers, run_playbook, tmp_path):
+    from lab import up
+    c = up("26.05", name="slurmauth", port=controllers["26.05"].port + 20, mode="slurm")
+    with open(c.slurm_key, "rb") as handle:
+        key = handle.read()
+    conf = tmp_path / "slurm"
+    role_vars = dict(configless_servers=[c.server], configless_auth="slurm",
+                     configless_slurm_key=base64.b64encode(key).decode(), configless_slurm_user="root",
+                     configless_conf_dir=str(conf), configless_packages=False, configless_services=False)
+    result = run_playbook(play(role_vars), "-vvv")
+    installed = conf / "slurm.key"
+    assert installed.read_bytes() == key and mode(installed) == 0o600
+    assert (conf / "slurm.conf").read_bytes() == c.expected("slurm.conf")
+    assert base64.b64encode(key).decode() not in result.stdout and key.hex() not in result.stdout
+    again = run_playbook(play(role_vars))
+    assert recap(again.stdout)["localhost"][1] == 0

@@ -83,6 +83,7 @@ def test_no_secret_anywhere(controllers, slurm_controller, run_playbook, tmp_pat
       ignore_errors: true
     - ansible.builtin.set_fact: {results: "{{ results + [r] }}"}
 """ % (name, json.dumps(args)) for name, args in tasks.items())
+    temp_dirs = {"ANSIBLE_LOCAL_TEMP": str(temp / "local"), "ANSIBLE_REMOTE_TEMP": str(temp / "remote")}
     with ArgvWatcher() as watcher:
         proc = run_playbook("""
 - hosts: localhost
@@ -90,8 +91,7 @@ def test_no_secret_anywhere(controllers, slurm_controller, run_playbook, tmp_pat
   vars: {results: []}
   tasks:%s
     - ansible.builtin.copy: {content: "{{ results | to_json }}", dest: %s, mode: "0600"}
-""" % (body, out), "-vvv", env={"ANSIBLE_LOCAL_TEMP": str(temp / "local"),
-                               "ANSIBLE_REMOTE_TEMP": str(temp / "remote")})
+""" % (body, out), "-vvv", env=temp_dirs)
     results = json.loads(out.read_text())
     assert [bool(r.get("failed")) for r in results] == [False, True, False, False, False]
     haystacks = {"output": proc.stdout, "results": json.dumps(results),

@@ -309,7 +309,7 @@ def test_interrupted_quietly(tmp_path):
                                  "--timeout", "60"], env=environment("x.y.z"),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 universal_newlines=True)
-        connection, _ = listener.accept()  # straw has sent its request and waits
+        connection, _peer = listener.accept()  # straw has sent its request and waits
         try:
             time.sleep(0.2)
             proc.send_signal(signal.SIGINT)

@@ -135,13 +135,17 @@ def _includes(content: bytes) -> List[str]:
     return names
 
 
-def _missing_includes(files: Sequence[ConfigFile]) -> List[str]:
-    shipped = {f.name for f in files}
-    warnings = []
-    for parent in files:
+def _missing_includes(reply: ConfigReply) -> List[str]:
+    """Include lines naming files the reply lacks: replies before protocol 38 (22.05) never
+    carry included files, and newer ones carry every include that has a bare name."""
+    warnings: List[str] = []
+    if reply.version >= 38 << 8:
+        return warnings
+    shipped = {f.name for f in reply.files}
+    for parent in reply.files:
         if parent.content is None or not parent.name.endswith(".conf"):
             continue
-        for name in _includes(parent.content):
+        for name in _includes(bytes(parent.content)):
             if "/" not in name and name not in shipped and not any(c in name for c in "*?["):
                 warnings.append("%s includes %s, which the controller did not send "
                                 "(controllers before 22.05, or replies at their older "
@@ -190,5 +194,5 @@ def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
                     raise FetchError(attempts) from None
                 continue
             return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
-                               release_of(reply.version), _missing_includes(reply.files))
+                               release_of(reply.version), _missing_includes(reply))
     raise FetchError(attempts)

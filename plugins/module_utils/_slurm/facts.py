@@ -25,7 +25,7 @@ def file_fact(file: ConfigFile) -> Dict[str, Any]:
         fact["sha256"] = hashlib.sha256(content).hexdigest()
         fact["size"] = len(content)
         try:
-            fact["content"] = content.decode("utf-8")
+            fact["content"] = str(content, "utf-8")
         except UnicodeDecodeError:
             fact["content_base64"] = base64.b64encode(content).decode("ascii")
     return fact

@@ -18,7 +18,7 @@ import stat
 from typing import Iterable, List, NamedTuple, Optional
 
 from .errors import RequestError
-from .messages import ConfigFile
+from .messages import ConfigFile, Content
 from .names import check_names
 
 FILE_MODE = 0o644
@@ -31,7 +31,7 @@ class Change(NamedTuple):
     name: str
     action: str  # "create", "update", "attributes" or "remove"
     before: Optional[bytes]
-    after: Optional[bytes]
+    after: Optional[Content]
     mode: int
 
 
@@ -192,10 +192,14 @@ def apply(directory: str, changes: List[Change], uid: Optional[int] = None,
             pass
 
 
-def is_text(data: Optional[bytes]) -> bool:
+def is_text(data: Optional[Content]) -> bool:
+    """Small enough to diff, and UTF-8 without NUL bytes."""
     if data is None:
         return True
-    if b"\0" in data or len(data) > _MAX_DIFF:
+    if len(data) > _MAX_DIFF:
+        return False
+    data = bytes(data)
+    if b"\0" in data:
         return False
     try:
         data.decode("utf-8")
@@ -204,7 +208,7 @@ def is_text(data: Optional[bytes]) -> bool:
     return True
 
 
-def summary(data: Optional[bytes]) -> str:
+def summary(data: Optional[Content]) -> str:
     if data is None:
         return "(absent)\n"
     import hashlib  # only when a summary is asked for
@@ -218,8 +222,8 @@ def describe(directory: str, change: Change) -> str:
         return "%s: owner, group or mode differ (want mode %04o)\n" % (path, change.mode)
     if is_text(change.before) and is_text(change.after):
         import difflib  # only when a diff is asked for
-        before = (change.before or b"").decode("utf-8").splitlines(True)
-        after = (change.after or b"").decode("utf-8").splitlines(True)
+        before = str(change.before or b"", "utf-8").splitlines(True)
+        after = str(change.after or b"", "utf-8").splitlines(True)
         lines = difflib.unified_diff(before, after,
                                      path if change.before is not None else "/dev/null",
                                      path if change.after is not None else "/dev/null")

@@ -42,10 +42,15 @@ R1_CLIENT_FILES = ("slurm.conf", "plugstack.conf", "topology.conf")
 _MIN_ENTRY = 9
 
 
+#: A file's bytes: bytes, or (as decoded from a reply) a read-only view of the reply frame,
+#: so that a large configuration is held once, not twice. Use bytes(content) to keep a copy.
+Content = Union[bytes, memoryview]
+
+
 class ConfigFile(NamedTuple):
     """One file of a reply. content is None when the file is absent or (R1) empty."""
     name: str
-    content: Optional[bytes]
+    content: Optional[Content]
     exists: bool
     executable: bool
 
@@ -137,11 +142,11 @@ def _decode_list(reader: Reader, version: int) -> ConfigReply:
         name = _decode_name(reader.packstr("a file name"))
         view = reader.packstr_view("the content of " + name)
         if not exists:
-            content = None
+            content: Optional[Content] = None
         elif view is None:
             content = b""  # present and empty: the controller sends NULL content
         else:
-            content = bytes(view)
+            content = view.toreadonly()  # no copy: the reply frame holds the bytes once
         files.append(ConfigFile(name, content, bool(exists), bool(execute)))
     spool_dir = _text(reader.packstr("slurmd_spooldir"), "slurmd_spooldir")
     return ConfigReply(version, files, spool_dir)

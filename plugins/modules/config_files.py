@@ -86,26 +86,13 @@ removed:
   sample: [topology.conf]
 """
 
-import grp
 import os
-import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import facts_files
 from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
-
-
-def _id(module, value, database, what):
-    if value is None:
-        return None
-    if str(value).isdigit():
-        return int(value)
-    try:
-        return database(str(value))[2]
-    except KeyError:
-        module.fail_json(msg='%s %s does not exist on the target' % (what, value))
 
 
 def _diff(path, change):
@@ -134,9 +121,8 @@ def main():
         supports_check_mode=True,
     )
     path = module.params['path']
-    uid = _id(module, module.params['owner'], pwd.getpwnam, 'user')
-    gid = _id(module, module.params['group'], grp.getgrnam, 'group')
     try:
+        uid, gid = writer.owner_ids(module.params['owner'], module.params['group'])
         files = facts_files(module.params['files'])
         created = not os.path.isdir(path)
         changes = writer.plan(path, files, module.params['prune'], uid, gid)

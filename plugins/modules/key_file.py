@@ -73,26 +73,13 @@ path:
 
 import base64
 import binascii
-import grp
 import os
-import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.messages import ConfigFile
-
-
-def _id(module, value, database, what):
-    if value is None:
-        return None
-    if str(value).isdigit():
-        return int(value)
-    try:
-        return database(str(value))[2]
-    except KeyError:
-        module.fail_json(msg='%s %s does not exist on the target' % (what, value))
 
 
 def main():
@@ -117,12 +104,11 @@ def main():
         mode = int(module.params['mode'], 8)
     except ValueError:
         module.fail_json(msg='mode %r is not an octal number' % module.params['mode'])
-    uid = _id(module, module.params['owner'], pwd.getpwnam, 'user')
-    gid = _id(module, module.params['group'], grp.getgrnam, 'group')
     directory, name = os.path.split(path)
     if not module.check_mode and not os.path.isdir(directory):
         module.fail_json(msg='the directory %s does not exist' % directory)
     try:
+        uid, gid = writer.owner_ids(module.params['owner'], module.params['group'])
         changes = writer.plan(directory, [ConfigFile(name, key, True, False)], False, uid, gid, mode)
         if not module.check_mode:
             writer.apply(directory, changes, uid, gid)

@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -64,4 +65,21 @@ def run_playbook(ansible_env, tmp_path_factory):
         if check and proc.returncode != 0:
             raise AssertionError("ansible-playbook failed (%d):\n%s" % (proc.returncode, proc.stdout[-6000:]))
         return proc
+    return run
+
+
+@pytest.fixture(scope="session")
+def run_collecting(run_playbook, tmp_path_factory):
+    """Runs tasks that append what they registered to the list `results`, and returns
+    (results, the CompletedProcess)."""
+    def run(tasks, *args, env=None):
+        out = tmp_path_factory.mktemp("results") / "results.json"
+        proc = run_playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars: {results: []}
+  tasks:%s
+    - ansible.builtin.copy: {content: "{{ results | to_json }}", dest: %s, mode: "0600"}
+""" % (tasks, out), *args, env=env)
+        return json.loads(out.read_text()), proc
     return run

@@ -64,7 +64,7 @@ MODULE_CASES = ["dot-dot name", "absolute name", "duplicate name", "oversized fr
                 "unknown auth plugin", "HTTP answer", "garbage"]
 
 
-def test_module_and_writer(hostile, run_playbook, tmp_path):
+def test_module_and_writer(hostile, run_collecting, tmp_path):
     """Each case through config_facts; the writer runs only after a fetch that succeeded."""
     tasks = ""
     for index, name in enumerate(MODULE_CASES + ["binary"]):
@@ -78,15 +78,7 @@ def test_module_and_writer(hostile, run_playbook, tmp_path):
       when: r%(i)d is succeeded
     - ansible.builtin.set_fact: {results: "{{ results + [r%(i)d] }}"}
 """ % dict(i=index, server=hostile[name].server, dest=tmp_path)
-    out = tmp_path / "results.json"
-    run_playbook("""
-- hosts: localhost
-  gather_facts: false
-  vars: {results: []}
-  tasks:%s
-    - ansible.builtin.copy: {content: "{{ results | to_json }}", dest: %s, mode: "0600"}
-""" % (tasks, out))
-    results = json.loads(out.read_text())
+    results, _proc = run_collecting(tasks)
     for index, name in enumerate(MODULE_CASES):
         assert results[index]["failed"], name
         for word in CASES[name].words:

@@ -59,7 +59,7 @@ def slurm_controller(controllers):
     return up("24.11", name="slurmauth", port=controllers["24.11"].port + 20, mode="slurm")
 
 
-def test_no_secret_anywhere(controllers, slurm_controller, run_playbook, tmp_path):
+def test_no_secret_anywhere(controllers, slurm_controller, run_collecting, tmp_path):
     c24, c22 = controllers["24.11"], controllers["22.05"]
     token = mint_token(c24.jwt_key, "slurm")
     wrong = mint_token(c24.jwt_key, "slurm")[:-4] + "AAAA"
@@ -68,7 +68,6 @@ def test_no_secret_anywhere(controllers, slurm_controller, run_playbook, tmp_pat
     with open(slurm_controller.slurm_key, "rb") as handle:
         slurm_key = handle.read()
     temp = tmp_path / "ansible-tmp"
-    out = tmp_path / "results.json"
     tasks = {
         "token": dict(servers=[c24.server], auth="jwt", jwt_token=token),
         "bad token": dict(servers=[c22.server], auth="jwt", jwt_token=wrong, timeout=2),
@@ -85,14 +84,7 @@ def test_no_secret_anywhere(controllers, slurm_controller, run_playbook, tmp_pat
 """ % (name, json.dumps(args)) for name, args in tasks.items())
     temp_dirs = {"ANSIBLE_LOCAL_TEMP": str(temp / "local"), "ANSIBLE_REMOTE_TEMP": str(temp / "remote")}
     with ArgvWatcher() as watcher:
-        proc = run_playbook("""
-- hosts: localhost
-  gather_facts: false
-  vars: {results: []}
-  tasks:%s
-    - ansible.builtin.copy: {content: "{{ results | to_json }}", dest: %s, mode: "0600"}
-""" % (body, out), "-vvv", env=temp_dirs)
-    results = json.loads(out.read_text())
+        results, proc = run_collecting(body, "-vvv", env=temp_dirs)
     assert [bool(r.get("failed")) for r in results] == [False, True, False, False, False]
     haystacks = {"output": proc.stdout, "results": json.dumps(results),
                  "temporary files": everything_left_in(str(temp)),

@@ -22,7 +22,7 @@ from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SLURMD, REQUEST_CON
                        ConfigFile, ConfigReply, RcReply, decode_reply, encode_request,
                        encode_request_body)
 from .transport import DEFAULT_MAX_FRAME, Address, HttpReplyError, exchange, parse_address
-from .versions import best_within_window, probe_order, release_of, version_of
+from .versions import PROTO_22_05, best_within_window, probe_order, release_of, version_of
 
 if TYPE_CHECKING:
     import ssl
@@ -139,7 +139,7 @@ def _missing_includes(reply: ConfigReply) -> List[str]:
     """Include lines naming files the reply lacks: replies before protocol 38 (22.05) never
     carry included files, and newer ones carry every include that has a bare name."""
     warnings: List[str] = []
-    if reply.version >= 38 << 8:
+    if reply.version >= PROTO_22_05:
         return warnings
     shipped = {f.name for f in reply.files}
     for parent in reply.files:

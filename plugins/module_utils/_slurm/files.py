@@ -39,6 +39,22 @@ class WriteError(RequestError):
     """A file could not be written or removed; names the file and the cause."""
 
 
+def owner_ids(owner: Optional[str], group: Optional[str]) -> "tuple[Optional[int], Optional[int]]":
+    """uid and gid for an owner and a group given by name or number (None: leave as is)."""
+    import grp
+    import pwd
+    ids: "list[Optional[int]]" = []
+    for value, lookup, what in ((owner, pwd.getpwnam, "user"), (group, grp.getgrnam, "group")):
+        if value is None or str(value).isdigit():
+            ids.append(None if value is None else int(value))
+            continue
+        try:
+            ids.append(lookup(str(value))[2])
+        except KeyError:
+            raise RequestError("%s %s does not exist on this host" % (what, value)) from None
+    return ids[0], ids[1]
+
+
 def wanted_mode(file: ConfigFile) -> int:
     return SCRIPT_MODE if file.executable else FILE_MODE
 

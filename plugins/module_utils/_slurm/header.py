@@ -8,17 +8,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .errors import ReplyError
+from .versions import PROTO_20_02, PROTO_22_05, PROTO_23_11, PROTO_24_11
 from .wire import Reader, u16, u32
 
 # Header flag bits (test single bits: controllers echo ours and add their own).
 FLAG_NO_AUTH_CRED = 0x0040
 FLAG_PACK_ADDRS = 0x0080
 
-PROTO_20_02 = 35 << 8
-PROTO_21_08 = 37 << 8
-PROTO_22_05 = 38 << 8
-PROTO_23_11 = 40 << 8
-PROTO_24_11 = 42 << 8
 
 _AF_UNSPEC = 0
 _AF_INET = 2

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import List, NamedTuple, Optional, Union
 
 from .errors import ReplyError
-from .header import FLAG_NO_AUTH_CRED, PROTO_23_11, Header, decode_header, encode_header
+from .header import FLAG_NO_AUTH_CRED, Header, decode_header, encode_header
 from .names import check_names
+from .versions import PROTO_20_11, PROTO_23_11, PROTO_25_05
 from .wire import NO_VAL, Buffer, Reader, u16, u32
 
 REQUEST_CONFIG = 2015
@@ -22,8 +23,6 @@ RESPONSE_SLURM_RC_MSG = 8002
 CONFIG_REQUEST_CLIENT = 0
 CONFIG_REQUEST_SLURMD = 1
 
-PROTO_20_11 = 36 << 8
-PROTO_25_05 = 43 << 8
 
 AUTH_NONE = 100
 AUTH_MUNGE = 101

@@ -35,6 +35,14 @@ SUPPORTED_RELEASES = ("20.11", "21.08", "22.05", "23.02", "23.11", "24.05",
 
 _BY_NUMBER = {number: release for release, number in RELEASES.items()}
 
+# The versions at which the wire layouts change (header, request and reply bodies, hashes).
+PROTO_20_02 = 35 << 8  # header H1; H2 from 36
+PROTO_20_11 = 36 << 8  # last R1 reply
+PROTO_22_05 = 38 << 8  # header H3; K12 body hash
+PROTO_23_11 = 40 << 8  # R3 replies with the execute flag
+PROTO_24_11 = 42 << 8  # tree_depth in forwarded headers
+PROTO_25_05 = 43 << 8  # Q2 request body with a port
+
 OLDEST = min(RELEASES.values()) << 8
 NEWEST = max(RELEASES.values()) << 8
 

@@ -11,9 +11,9 @@ accept the little-endian form only for requests at protocol 37 or older.
 from __future__ import annotations
 
 from ..k12 import kangarootwelve
+from ..versions import PROTO_22_05
 from ..wire import u16
 
-PROTO_22_05 = 38 << 8
 HASH_NONE = 1
 HASH_K12 = 2
 

@@ -130,6 +130,9 @@ attributes:
     support: none
   facts:
     support: full
+  idempotent:
+    support: full
+    description: Fetching never changes anything, so it never reports a change.
   platform:
     platforms: posix
 extends_documentation_fragment:

@@ -51,6 +51,9 @@ attributes:
   diff_mode:
     support: full
     details: Text files show a unified diff; other files a size and checksum line.
+  idempotent:
+    support: full
+    description: A second run with the same files changes nothing and reports no change.
   platform:
     platforms: posix
   safe_file_operations:

@@ -44,6 +44,9 @@ attributes:
   diff_mode:
     support: partial
     details: Says that the key would change, never what it holds.
+  idempotent:
+    support: full
+    description: Nothing is written when the bytes, owner and mode already match.
   platform:
     platforms: posix
   safe_file_operations:

@@ -190,3 +190,19 @@ def test_lookup_without_pyjwt_says_what_is_missing(controllers, run_playbook, tm
 """ % controllers["22.05"].jwt_key, check=False, env={"PYTHONPATH": str(blocker)})
     assert proc.returncode != 0
     assert "PyJWT" in proc.stdout and "Traceback" not in proc.stdout
+
+
+def test_module_minting_without_pyjwt_says_what_is_missing(controllers, run_playbook, tmp_path):
+    blocker = tmp_path / "nojwt"
+    blocker.mkdir()
+    (blocker / "jwt.py").write_text("raise ImportError('PyJWT hidden for this test')\n")
+    proc = run_playbook("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - straw.slurm.config_facts: {servers: ["%s"], auth: jwt, jwt_key: "%s"}
+""" % (controllers["24.11"].server, controllers["24.11"].jwt_key), check=False,
+        env={"PYTHONPATH": str(blocker)})
+    assert proc.returncode != 0
+    assert "Failed to import the required Python library (PyJWT)" in proc.stdout
+    assert "to mint a token from a key" in proc.stdout and "Traceback" not in proc.stdout

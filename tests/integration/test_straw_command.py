@@ -307,11 +307,12 @@ def test_interrupted_quietly(tmp_path):
         server = "127.0.0.1:%d" % listener.getsockname()[1]
         # As a terminal would: SIGINT at its default, even when this suite runs in the
         # background (nohup, CI), where it is inherited as ignored.
-        proc = subprocess.Popen([sys.executable, STRAW, server, "-o", str(tmp_path),
-                                 "--timeout", "60"], env=environment("x.y.z"),
+        reset = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                 "os.execv(sys.argv[1], sys.argv[1:])")
+        proc = subprocess.Popen([sys.executable, "-c", reset, sys.executable, STRAW, server,
+                                 "-o", str(tmp_path), "--timeout", "60"], env=environment("x.y.z"),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                universal_newlines=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                universal_newlines=True)
         connection, _peer = listener.accept()  # straw has sent its request and waits
         try:
             time.sleep(0.2)

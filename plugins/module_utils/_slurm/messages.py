@@ -126,6 +126,16 @@ def _decode_r1(reader: Reader, version: int, slurmd_set: bool) -> ConfigReply:
     return ConfigReply(version, files, spool_dir)
 
 
+def _config_file(name: str, exists: int, execute: int, view: Optional[memoryview]) -> ConfigFile:
+    if not exists:
+        content: Optional[Content] = None
+    elif view is None:
+        content = b""  # present and empty: the controller sends NULL content
+    else:
+        content = view.toreadonly()  # no copy: the reply frame holds the bytes once
+    return ConfigFile(name, content, bool(exists), bool(execute))
+
+
 def _decode_list(reader: Reader, version: int) -> ConfigReply:
     count = reader.u32("file count")
     if count == NO_VAL:
@@ -134,19 +144,17 @@ def _decode_list(reader: Reader, version: int) -> ConfigReply:
         raise ReplyError("reply claims %d files but holds only %d bytes"
                          % (count, reader.remaining))
     with_execute = version >= PROTO_23_11
-    files = []
-    for _index in range(count):
-        exists = reader.u8("a file's exists flag")
-        execute = reader.u8("a file's execute flag") if with_execute else 0
-        name = _decode_name(reader.packstr("a file name"))
-        view = reader.packstr_view("the content of " + name)
-        if not exists:
-            content: Optional[Content] = None
-        elif view is None:
-            content = b""  # present and empty: the controller sends NULL content
-        else:
-            content = view.toreadonly()  # no copy: the reply frame holds the bytes once
-        files.append(ConfigFile(name, content, bool(exists), bool(execute)))
+    entries = reader.list_entries(count, with_execute)
+    if entries is None:  # something is off: read field by field to name it precisely
+        entries = []
+        for _index in range(count):
+            exists = reader.u8("a file's exists flag")
+            execute = reader.u8("a file's execute flag") if with_execute else 0
+            raw = reader.packstr("a file name")
+            name = _decode_name(raw)
+            entries.append((exists, execute, raw or b"", reader.packstr_view("the content of " + name)))
+    files = [_config_file(_decode_name(raw), exists, execute, view)
+             for exists, execute, raw, view in entries]
     spool_dir = _text(reader.packstr("slurmd_spooldir"), "slurmd_spooldir")
     return ConfigReply(version, files, spool_dir)
 

@@ -10,7 +10,7 @@ present before anything is sliced, so a hostile length costs nothing.
 from __future__ import annotations
 
 import struct
-from typing import Optional, Union
+from typing import List, Optional, Tuple, Union
 
 from .errors import ReplyError
 
@@ -20,6 +20,8 @@ _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 
 Buffer = Union[bytes, bytearray, memoryview]
+#: One entry of a configuration list: exists, execute, name, content (None for NULL).
+Entry = Tuple[int, int, bytes, Optional[memoryview]]
 
 
 def u8(value: int) -> bytes:
@@ -108,3 +110,35 @@ class Reader:
         if self._view[start + length - 1] != 0:
             raise ReplyError("malformed %s: %s is not NUL-terminated" % (self.what, field))
         return self._view[start:start + length - 1]
+
+    def list_entries(self, count: int, with_execute: bool) -> Optional[List[Entry]]:
+        """Reads count (exists, [execute,] name, content) entries in one pass, the common case
+        made cheap. None when any entry is irregular, with the reader left where it was: the
+        caller then reads field by field, to say exactly what is wrong."""
+        view, pos, end = self._view, self._pos, self._end
+        unpack = _U32.unpack_from
+        flags = 2 if with_execute else 1
+        entries: List[Entry] = []
+        for _index in range(count):
+            if pos + flags + 4 > end:
+                return None
+            exists = view[pos]
+            execute = view[pos + 1] if with_execute else 0
+            pos += flags
+            length = unpack(view, pos)[0]
+            pos += 4
+            if length == 0 or pos + length + 4 > end or view[pos + length - 1] != 0:
+                return None
+            name = bytes(view[pos:pos + length - 1])
+            pos += length
+            length = unpack(view, pos)[0]
+            pos += 4
+            content = None
+            if length:
+                if pos + length > end or view[pos + length - 1] != 0:
+                    return None
+                content = view[pos:pos + length - 1]
+                pos += length
+            entries.append((exists, execute, name, content))
+        self._pos = pos
+        return entries

@@ -178,31 +178,34 @@ def test_token_minted_on_the_controller_by_the_lookup(controllers, run_playbook,
     assert "eyJ" not in proc.stdout  # no JWT (base64url of '{"') in the verbose output
 
 
-def test_lookup_without_pyjwt_says_what_is_missing(controllers, run_playbook, tmp_path):
+@pytest.fixture
+def without_pyjwt(tmp_path):
+    """An environment in which `import jwt` fails, as on a host without PyJWT."""
     blocker = tmp_path / "nojwt"
     blocker.mkdir()
     (blocker / "jwt.py").write_text("raise ImportError('PyJWT hidden for this test')\n")
+    return {"PYTHONPATH": str(blocker)}
+
+
+def test_lookup_without_pyjwt_says_what_is_missing(controllers, run_playbook, without_pyjwt):
     proc = run_playbook("""
 - hosts: localhost
   gather_facts: false
   tasks:
     - ansible.builtin.debug: {msg: "{{ lookup('straw.slurm.jwt_token', jwt_key='%s') }}"}
-""" % controllers["22.05"].jwt_key, check=False, env={"PYTHONPATH": str(blocker)})
+""" % controllers["22.05"].jwt_key, check=False, env=without_pyjwt)
     assert proc.returncode != 0
     assert "PyJWT" in proc.stdout and "Traceback" not in proc.stdout
 
 
-def test_module_minting_without_pyjwt_says_what_is_missing(controllers, run_playbook, tmp_path):
-    blocker = tmp_path / "nojwt"
-    blocker.mkdir()
-    (blocker / "jwt.py").write_text("raise ImportError('PyJWT hidden for this test')\n")
+def test_module_minting_without_pyjwt_says_what_is_missing(controllers, run_playbook, without_pyjwt):
     proc = run_playbook("""
 - hosts: localhost
   gather_facts: false
   tasks:
     - straw.slurm.config_facts: {servers: ["%s"], auth: jwt, jwt_key: "%s"}
 """ % (controllers["24.11"].server, controllers["24.11"].jwt_key), check=False,
-        env={"PYTHONPATH": str(blocker)})
+        env=without_pyjwt)
     assert proc.returncode != 0
     assert "Failed to import the required Python library (PyJWT)" in proc.stdout
     assert "to mint a token from a key" in proc.stdout and "Traceback" not in proc.stdout

@@ -52,7 +52,7 @@ def installed(tarball, tmp_path_factory):
     return venv, str(collections)
 
 
-def test_installed_collection_fetches(installed, controllers, tmp_path):
+def test_installed_collection_fetches_and_runs_the_role(installed, controllers, tmp_path):
     venv, collections = installed
     c = controllers["26.05"]
     out = tmp_path / "facts.json"
@@ -68,7 +68,19 @@ def test_installed_collection_fetches(installed, controllers, tmp_path):
         path: %s
         files: "{{ ansible_facts.slurm_config.files }}"
     - ansible.builtin.copy: {content: "{{ ansible_facts.slurm_config | to_json }}", dest: %s, mode: "0600"}
-""" % (c.server, c.munge_socket, tmp_path / "etc", out))
+
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: straw.slurm.configless
+      vars:
+        configless_servers: ["%s"]
+        configless_auth: jwt
+        configless_jwt_key: %s
+        configless_conf_dir: %s
+        configless_packages: false
+        configless_services: false
+""" % (c.server, c.munge_socket, tmp_path / "etc", out, c.server, c.jwt_key, tmp_path / "role"))
     inventory = tmp_path / "inventory.ini"
     inventory.write_text("localhost ansible_connection=local\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "PYTHON"))}
@@ -81,3 +93,4 @@ def test_installed_collection_fetches(installed, controllers, tmp_path):
     assert facts["release"] == "26.05"
     assert (tmp_path / "etc" / "slurm.conf").read_bytes() == c.expected("slurm.conf")
     assert oct((tmp_path / "etc" / "prolog.sh").stat().st_mode & 0o777) == "0o755"
+    assert (tmp_path / "role" / "slurm.conf").read_bytes() == c.expected("slurm.conf")  # the role

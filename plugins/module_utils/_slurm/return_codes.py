@@ -10,8 +10,6 @@ from typing import Dict, Optional, Tuple
 AUTHENTICATION_ERROR = 1007
 RATE_LIMITED = (1804, 1805)
 STANDBY = (2027, 2131)
-USER_ID_MISSING = 2010
-CONFIGLESS_DISABLED = 2126
 TLS_REQUIRED = 13000
 
 _TEXT: Dict[int, Tuple[str, Optional[str]]] = {

@@ -76,10 +76,6 @@ class Reader:
         self._pos = start + count
         return start
 
-    def _take(self, count: int, field: str) -> memoryview:
-        start = self._need(count, field)
-        return self._view[start:start + count]
-
     def u8(self, field: str) -> int:
         return self._view[self._need(1, field)]
 
@@ -91,10 +87,6 @@ class Reader:
 
     def skip(self, count: int, field: str) -> None:
         self._need(count, field)
-
-    def mem(self, field: str) -> bytes:
-        length = self.u32(field + " length")
-        return bytes(self._take(length, field))
 
     def packstr(self, field: str) -> Optional[bytes]:
         """Returns the string's bytes without the NUL, or None for Slurm's NULL."""

@@ -8,15 +8,13 @@ from __future__ import annotations
 from typing import Optional
 
 from ..errors import RequestError
+from ..messages import AUTH_JWT, AUTH_MUNGE, AUTH_SLURM
 
 from ..wire import packstr, u32
 from . import munge, sack
 from .body_hash import body_hash
 from .slurm import SlurmKey
 
-AUTH_MUNGE = 101
-AUTH_JWT = 102
-AUTH_SLURM = 103
 
 
 class Credentials:

@@ -9,10 +9,13 @@ if [[ ! -x $LINT/bin/ansible-lint ]]; then
   "$LINT/bin/pip" install -q --disable-pip-version-check ruff mypy PyJWT dnspython antsibull-changelog \
     ansible-lint 2>"$LINT.log"
 fi
+[[ -x $LINT/bin/pycodestyle ]] || "$LINT/bin/pip" install -q --disable-pip-version-check pycodestyle 2>>"$LINT.log"
 cd "$ROOT"
 files=(plugins tests)
 [[ -e bin/straw ]] && files+=(bin/straw)
 "$LINT/bin/ruff" check --quiet "${files[@]}"
+# The same pep8 rules as ansible-test's sanity test, seconds earlier.
+"$LINT/bin/pycodestyle" --max-line-length 160 --ignore E402,W503,W504,E741 plugins tests
 (cd plugins/module_utils && "$LINT/bin/mypy" --strict --python-version 3.10 --no-error-summary -p _slurm)
 "$LINT/bin/antsibull-changelog" lint
 
@@ -36,4 +39,4 @@ PY
 ANSIBLE_COLLECTIONS_PATH=$work/collections PATH=$LINT/bin:$PATH \
   "$LINT/bin/ansible-lint" --profile production --offline --nocolor -q \
   roles/configless playbooks/fetch.yml "$work"/examples/*.yml
-echo "lint: ruff, mypy --strict, the changelog fragments and ansible-lint (production) are clean"
+echo "lint: ruff, pycodestyle, mypy --strict, the changelog fragments and ansible-lint (production) are clean"

@@ -9,12 +9,10 @@ from typing import Optional
 
 from ..errors import RequestError
 from ..messages import AUTH_JWT, AUTH_MUNGE, AUTH_SLURM
-
 from ..wire import packstr, u32
 from . import munge, sack
 from .body_hash import body_hash
 from .slurm import SlurmKey
-
 
 
 class Credentials:

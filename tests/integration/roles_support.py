@@ -2,10 +2,14 @@
 taken from the `ansible` package on PyPI, since Galaxy is out of reach) and a Debian root file
 system to build an image in."""
 import glob
+import json
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
+import time
 import zipfile
 
 CACHE = os.environ.get("STRAW_TEST_CACHE", "/var/tmp/straw-slurm-test")
@@ -50,26 +54,37 @@ def _mounted_under(path: str) -> bool:
         return any(line.split()[1].startswith(path.rstrip("/") + "/") for line in handle)
 
 
-def debian_image() -> str:
-    """A cached Debian bookworm root file system with python3 and munge, as a node image has."""
-    image = os.path.join(LAB_CACHE, "image-bookworm")
-    if os.path.exists(os.path.join(image, ".image-ready")):
-        return image
-    partial = image + ".tmp"
+def _root_fs(name: str, options: list) -> str:
+    """A Debian bookworm root file system built once with mmdebstrap and cached as name."""
+    tree = os.path.join(LAB_CACHE, name)
+    if os.path.exists(os.path.join(tree, ".image-ready")):
+        return tree
+    partial = tree + ".tmp"
     if _mounted_under(partial):
         raise RuntimeError("%s has something mounted in it; unmount it by hand" % partial)
     shutil.rmtree(partial, ignore_errors=True)
-    subprocess.run(["mmdebstrap", "--variant=essential", "--include=python3,munge",
-                    "--aptopt=Acquire::Check-Valid-Until \"false\"", "bookworm", partial, _mirror()],
+    subprocess.run(["mmdebstrap"] + options + ["--aptopt=Acquire::Check-Valid-Until \"false\"",
+                                               "bookworm", partial, _mirror()],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     open(os.path.join(partial, ".image-ready"), "w").close()
-    os.rename(partial, image)
-    return image
+    os.rename(partial, tree)
+    return tree
 
 
-def copy_image(destination: str) -> str:
-    """A private copy of the image for one test (it is written to)."""
-    subprocess.run(["cp", "-a", debian_image(), destination], check=True)
+def debian_image() -> str:
+    """A node image being built: python3 and munge, no package manager needed."""
+    return _root_fs("image-bookworm", ["--variant=essential", "--include=python3,munge"])
+
+
+def debian_host() -> str:
+    """A freshly installed host: apt with its package lists, python3, and no munge yet."""
+    return _root_fs("host-bookworm", ["--variant=apt", "--include=python3,python3-apt",
+                                      "--skip=cleanup/apt/lists"])
+
+
+def copy_image(destination: str, source: str = "") -> str:
+    """A private copy of a cached root file system for one test (it is written to)."""
+    subprocess.run(["cp", "-a", source or debian_image(), destination], check=True)
     return destination
 
 
@@ -84,3 +99,80 @@ def processes_rooted_in(root: str) -> list:
             except OSError:
                 pass
     return found
+
+
+_REAPER = """
+import os, time
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        time.sleep(0.2)
+"""
+
+
+class HostNamespace:
+    """A PID and mount namespace standing in for a host's process table. Init scripts run in a
+    chroot inside it see their own daemons only (never the lab's munged), and everything
+    started in it is killed with it."""
+
+    def __init__(self) -> None:
+        self._unshare = subprocess.Popen(["unshare", "--pid", "--mount", "--fork", "--mount-proc",
+                                          "--kill-child", sys.executable, "-c", _REAPER])
+        self.pid = self._child_of(self._unshare.pid)
+
+    @staticmethod
+    def _child_of(parent: int) -> int:
+        for _ in range(100):
+            for pid in os.listdir("/proc"):
+                try:
+                    with open("/proc/%s/stat" % pid) as handle:
+                        if int(handle.read().rsplit(")", 1)[1].split()[1]) == parent:
+                            return int(pid)
+                except (OSError, ValueError, IndexError):
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("unshare started no namespace")
+
+    def prefix(self, cwd: str = "/") -> list:
+        """What to put before a command to run it inside the namespace."""
+        return ["nsenter", "-t", str(self.pid), "-p", "-m", "-w" + cwd]
+
+    def run(self, *command: str) -> None:
+        subprocess.run(self.prefix() + list(command), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def close(self) -> None:
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+        self._unshare.kill()
+        self._unshare.wait()
+
+    def __enter__(self) -> "HostNamespace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def play(role_vars, hosts="localhost"):
+    return """
+- hosts: %s
+  gather_facts: false
+  roles:
+    - role: straw.slurm.configless
+      vars: %s
+""" % (hosts, json.dumps(role_vars))
+
+
+def recap(output):
+    """{host: (ok, changed, failed)} from the PLAY RECAP."""
+    return {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(4)))
+            for m in re.finditer(r"^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)",
+                                 output, re.M)}
+
+
+def mode(path: str) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)

@@ -5,31 +5,12 @@ import base64
 import json
 import os
 import pwd
-import re
-import stat
 import subprocess
 
 import pytest
 
 from _slurm.auth.jwt import mint_token
-from roles_support import community_general, copy_image, processes_rooted_in
-
-
-def play(role_vars, hosts="localhost"):
-    return """
-- hosts: %s
-  gather_facts: false
-  roles:
-    - role: straw.slurm.configless
-      vars: %s
-""" % (hosts, json.dumps(role_vars))
-
-
-def recap(output):
-    """{host: (ok, changed, failed)} from the PLAY RECAP."""
-    return {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(4)))
-            for m in re.finditer(r"^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)",
-                                 output, re.M)}
+from roles_support import community_general, copy_image, mode, play, processes_rooted_in, recap
 
 
 def rpcs(controller):
@@ -56,10 +37,6 @@ def base_vars(controller, conf_dir, auth="jwt", **extra):
                       configless_munge_key_path=str(conf_dir) + "-munge/munge.key")
     values.update(extra)
     return values
-
-
-def mode(path):
-    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 @pytest.mark.parametrize("release, auth", [("24.11", "jwt"), ("26.05", "munge"), ("22.05", "munge")])

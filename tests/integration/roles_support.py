@@ -123,7 +123,7 @@ class HostNamespace:
 
     @staticmethod
     def _child_of(parent: int) -> int:
-        for _ in range(100):
+        for _attempt in range(100):
             for pid in os.listdir("/proc"):
                 try:
                     with open("/proc/%s/stat" % pid) as handle:

@@ -10,7 +10,6 @@ from typing import Optional
 from ..errors import RequestError
 from .credentials import Credentials, JwtCredentials, MungeCredentials, SlurmCredentials
 from .jwt import mint_token, token_from_environment
-from .slurm import SlurmKey
 
 AUTH_TYPES = ("munge", "jwt", "slurm")
 
@@ -34,6 +33,7 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
                                "(the cluster's jwt_hs256.key) to mint one")
         return JwtCredentials(token.strip())
     if auth == "slurm":
+        from .slurm import SlurmKey
         key = None if sack_socket else SlurmKey.load(slurm_key, slurm_jwks, slurm_kid)
         return SlurmCredentials(key, sack_socket, timeout)
     raise RequestError("unknown auth type %r: use one of %s" % (auth, ", ".join(AUTH_TYPES)))

@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from ..errors import RequestError
 from ..messages import AUTH_JWT, AUTH_MUNGE, AUTH_SLURM
 from ..wire import packstr, u32
-from . import munge, sack
-from .body_hash import body_hash
-from .slurm import SlurmKey
+
+# Each kind imports its own machinery when first used: a JWT fetch never loads munge's
+# socket client, K12 or slurm.key's JSON parsing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
+    from .slurm import SlurmKey
 
 
 class Credentials:
@@ -36,6 +39,8 @@ class MungeCredentials(Credentials):
         self.timeout = timeout
 
     def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
+        from . import munge
+        from .body_hash import body_hash
         payload = body_hash(version, msg_type, body)
         credential = munge.encode(payload, self.socket_path, self.timeout)
         return u32(AUTH_MUNGE) + packstr(credential)
@@ -66,6 +71,7 @@ class SlurmCredentials(Credentials):
 
     def __init__(self, key: Optional[SlurmKey] = None, sack_socket: Optional[str] = None,
                  timeout: float = 5.0) -> None:
+        from . import sack
         self.key = key
         self.sack_socket = None
         if key is None:
@@ -77,6 +83,8 @@ class SlurmCredentials(Credentials):
         self.timeout = timeout
 
     def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
+        from . import sack
+        from .body_hash import body_hash
         payload = body_hash(version, msg_type, body)
         if self.key is not None:
             token = self.key.token(version, payload)

@@ -122,7 +122,7 @@ def main():
         before = 'a key' if changes[0].before is not None else ''
         result['diff'] = {'before_header': path, 'after_header': path,
                           'before': before + '\n' if before else '',
-                          'after': 'a different key (or its owner or mode) \n'}
+                          'after': 'a different key (or its owner or mode)\n'}
     module.exit_json(**result)
 
 

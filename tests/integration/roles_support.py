@@ -139,8 +139,11 @@ class HostNamespace:
         return ["nsenter", "-t", str(self.pid), "-p", "-m", "-w" + cwd]
 
     def run(self, *command: str) -> None:
-        subprocess.run(self.prefix() + list(command), check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.run(self.prefix() + list(command), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError("%s failed (%d) in the host namespace:\n%s"
+                               % (" ".join(command), proc.returncode, proc.stdout[-3000:]))
 
     def close(self) -> None:
         try:

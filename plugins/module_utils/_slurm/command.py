@@ -373,12 +373,11 @@ def command_words(message: str) -> str:
 
 def explain(error: "BaseException", verbose: int) -> str:
     """One line for any failure; the library's messages never hold a secret."""
-    errors = sys.modules.get(__name__.rsplit(".", 1)[0] + ".errors")
-    if errors is not None and isinstance(error, errors.MissingLibraryError):
+    from .errors import MissingLibraryError, SlurmConfigError
+    if isinstance(error, MissingLibraryError):
         return "%s is required %s (%s)" % (error.library, error.purpose,
                                            INSTALL_HINTS.get(error.library, "install it"))
-    if isinstance(error, Fatal) or (errors is not None
-                                    and isinstance(error, errors.SlurmConfigError)):
+    if isinstance(error, (Fatal, SlurmConfigError)):
         return command_words(str(error))  # a FetchError names every server tried and why
     if verbose >= 2:
         import traceback

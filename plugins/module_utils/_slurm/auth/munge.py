@@ -73,13 +73,20 @@ def _encode_once(path: str, payload: bytes, timeout: float, retry: int) -> bytes
         reply = _recv_exact(sock, length)
     finally:
         sock.close()
+    return _credential(reply, path)
+
+
+def _credential(reply: bytes, path: str) -> bytes:
+    """The credential in an ENC_RSP body: error number, error text, then the credential."""
+    if len(reply) < 2 or len(reply) < 2 + reply[1] + (0 if reply[0] else 4):
+        raise RequestError("munged at %s sent a truncated reply" % path)
     error_num, error_len = reply[0], reply[1]
     if error_num:
         text = reply[2:2 + error_len].rstrip(b"\0").decode("utf-8", "replace")
         raise RequestError("munged could not encode a credential: %s"
                            % (text or _ERRORS.get(error_num, "error %d" % error_num)))
     offset = 2 + error_len
-    (data_len,) = struct.unpack(">I", reply[offset:offset + 4])
+    (data_len,) = struct.unpack_from(">I", reply, offset)
     credential = reply[offset + 4:offset + 4 + data_len].rstrip(b"\0")
     if not credential.startswith(b"MUNGE:"):
         raise RequestError("munged returned something that is not a credential")

@@ -20,7 +20,7 @@ def scripted_munged(path, body):
     server.listen(1)
 
     def serve():
-        connection, _ = server.accept()
+        connection, _peer = server.accept()
         with connection:
             request = connection.recv(HEADER.size)
             length = HEADER.unpack(request)[4]

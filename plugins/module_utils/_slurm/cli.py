@@ -1,0 +1,335 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""bin/straw's command line: a table of options and a small parser over it.
+
+argparse would cost more start-up than the whole fetch from a local controller (it pulls in
+re and gettext), so the command parses its own: long options with a value after a space or
+'=', short options clustered (-vv) or with the value attached (-oDIR), positionals anywhere,
+and '--', after which everything is the command to exec once the files are written.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
+    from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+
+class UsageError(Exception):
+    """The command line is wrong: one line on stderr, exit 2."""
+
+
+FLAG, COUNT = "flag", "count"
+
+# option -> (attribute, kind, default). A tuple kind is the set of choices; a function
+# converts the value (raising ValueError with the reason); str takes it as it is.
+_SPEC: "Dict[str, Tuple[str, Any, Any]]" = {}
+_ALIASES = {"-o": "--output-dir", "-v": "--verbose", "-V": "--version", "-l": "--list",
+            "-h": "--help"}
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("%r is not a number of seconds" % text) from None
+    if not 0 < value < float("inf"):
+        raise ValueError("must be more than 0 seconds, got %s" % text)
+    return value
+
+
+def _seconds_or_zero(text: str) -> float:
+    return 0.0 if text.strip() in ("0", "0.0") else _seconds(text)
+
+
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError("must be a whole number of at least 1, got %s" % text)
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError("must be a port number from 1 to 65535, got %s" % text)
+    return int(text)
+
+
+def _declare(kind: "Any", default: "Any", *names: str) -> None:
+    attribute = names[0].lstrip("-").replace("-", "_")
+    for name in names:
+        _SPEC[name] = (attribute, kind, default)
+
+
+_declare(("munge", "jwt", "slurm"), "jwt", "--auth")
+_declare(str, ".", "--output-dir")
+_declare(COUNT, 0, "--verbose")
+for _name in ("--version", "--list", "--help", "--tls-check-hostname", "--prune", "--check",
+              "--watch"):
+    _declare(FLAG, False, _name)
+_declare(("slurmd", "client"), "slurmd", "--request")
+for _name in ("--jwt-key", "--jwt-user", "--jwt-token-file", "--slurm-key", "--slurm-jwks",
+              "--slurm-kid", "--sack-socket", "--munge-socket", "--munge-key", "--tls-ca",
+              "--tls-cert", "--tls-key", "--srv-domain", "--owner", "--group",
+              "--listen-address", "--listen-cert", "--listen-key", "--on-change",
+              "--state-dir", "--slurm-user"):
+    _declare(str, None, _name)
+_declare(_seconds, 10.0, "--timeout")
+_declare(_at_least_one, 1, "--retries")
+_declare(_port, None, "--listen-port")
+_declare(_seconds, None, "--interval")
+_declare(_seconds_or_zero, None, "--hint-delay")
+
+HELP = """\
+usage: straw [options] [SERVER[:PORT] ...] [RELEASE] [-- COMMAND [ARG ...]]
+
+Fetch Slurm's configuration files from slurmctld, as a configless slurmd does, and write
+them into a directory. A drop-in for the original straw.
+
+positional arguments:
+  SERVER                 slurmctld as host, host:port or [ipv6]:port (port 6817 by
+                         default), tried in order; none: SLURM_CONF_SERVER
+                         (host[:port][,host[:port]...]), else DNS SRV discovery
+  RELEASE                a last argument such as 22.05 is the Slurm release to speak, as
+                         in the original straw; without it the version is negotiated
+  -- COMMAND [ARG ...]   once the files are written, exec COMMAND (it becomes the process,
+                         PID 1 in a container, and its exit status is straw's); it gets
+                         SLURM_CONF when the directory is not /etc/slurm
+
+options:
+  -h, --help             show this help and exit
+  --auth {munge,jwt,slurm}
+                         how to authenticate (default: jwt, as in the original straw; the
+                         token comes from SLURM_JWT)
+  -o, --output-dir DIR   where the files go; created when missing (default: .)
+  -v, --verbose          -v tells what is done, -vv adds details; never secrets
+  -V, --version          print straw's version and exit
+  -l, --list             list the Slurm releases straw speaks and exit
+
+straw.slurm additions:
+  --request {slurmd,client}
+                         slurmd: the full set, as slurmd gets it (default); client: the
+                         files commands need
+  --jwt-key PATH         the cluster's jwt_hs256.key: mint a short-lived token from it
+                         instead of reading SLURM_JWT (needs PyJWT)
+  --jwt-user NAME        user named in a token minted from --jwt-key (default: slurm)
+  --jwt-token-file PATH  read the token from this file, again before every fetch (mounted
+                         secrets rotate)
+  --munge-socket PATH    munged's socket for --auth munge (default:
+                         /run/munge/munge.socket.2); no pymunge needed
+  --munge-key PATH       make MUNGE credentials from the cluster's munge.key, with no munged
+                         (the key must be readable by its owner only)
+  --slurm-key PATH       slurm.key for --auth slurm (Slurm 23.11+; needs PyJWT)
+  --slurm-jwks PATH      slurm.jwks for --auth slurm, instead of --slurm-key
+  --slurm-kid KID        the kid of the slurm.jwks key to sign with
+  --sack-socket PATH     a sack socket (sackd, slurmd) that signs --auth slurm tokens
+  --timeout SECONDS      seconds allowed for each controller (default: 10)
+  --retries N            passes over the list of controllers (default: 1)
+  --tls-ca PATH          the cluster's CA certificate: speak TLS (Slurm 25.05+ TLSType=tls)
+  --tls-check-hostname   also check the certificate's host name (Slurm checks the chain)
+  --tls-cert PATH        a client certificate, for controllers that ask for one
+  --tls-key PATH         the private key of --tls-cert
+  --srv-domain DOMAIN    with no server: look up _slurmctld._tcp.DOMAIN (needs dnspython)
+  --prune                remove files the controller reports as gone (the original straw
+                         never removed anything)
+  --check                compare with the output directory and write nothing; name each
+                         file that differs and exit 1
+  --owner USER           owner of the files written (name or uid; default: whoever runs
+                         straw)
+  --group GROUP          group of the files written (name or gid)
+
+staying current (--watch):
+  --watch                after the first fetch, keep the directory current until stopped:
+                         register for the controller's pushes (Slurm 23.11+) as sackd does,
+                         and poll
+  --listen-port PORT     where pushes arrive (default: SlurmdPort of the fetched slurm.conf)
+  --listen-address ADDR  the address to listen on (default: all)
+  --listen-cert PATH     certificate for pushes over TLS (with --tls-ca; chained to the
+                         cluster's CA, as sackd_cert_file)
+  --listen-key PATH      its private key (as sackd_cert_key_file)
+  --interval SECONDS     poll this often, with jitter (default: 300 with pushes, 60 without)
+  --hint-delay SECONDS   at most this random delay before fetching on a push that cannot be
+                         verified (default: 5)
+  --slurm-user USER      whose pushes are trusted, by name or uid (default: SlurmUser of the
+                         fetched slurm.conf; give the uid where this host lacks that user)
+  --on-change COMMAND    run COMMAND (through /bin/sh) once per applied change, with
+                         STRAW_CHANGED (changed names, space-separated) and STRAW_DIR
+  --state-dir DIR        where the negotiated versions are remembered (default: beside -o)
+
+With --auth jwt (the default, as in the original straw) the token is read from the SLURM_JWT
+environment variable, from --jwt-token-file, or minted from --jwt-key; it is never taken from
+the command line, where ps would show it. Exit status: 0 success (with --check: nothing
+differs), 1 with --check when a file differs, 2 on any error, 130 when interrupted; with
+-- COMMAND, COMMAND's own.
+"""
+
+
+class Arguments:
+    """The parsed command line: one attribute per option, plus server, release and command."""
+
+    def __init__(self) -> None:
+        for attribute, _kind, default in _SPEC.values():
+            setattr(self, attribute, default)
+        self.server: "List[str]" = []
+        self.release: "Optional[str]" = None
+        self.command: "List[str]" = []
+        self.uid: "Optional[int]" = None
+        self.gid: "Optional[int]" = None
+
+    def __getattr__(self, name: str) -> "Any":  # for mypy: the attributes come from _SPEC
+        raise AttributeError(name)
+
+
+def is_release(text: str) -> bool:
+    """22.05 and the like: straw's trailing version argument, never a server."""
+    return (len(text) == 5 and text[2] == "." and text[:2].isdigit() and text[3:].isdigit()
+            and text.isascii())
+
+
+def _take(args: Arguments, option: str, value: "Optional[str]", rest: "List[str]") -> None:
+    attribute, kind, _default = _SPEC[option]
+    if kind in (FLAG, COUNT):
+        if value is not None:
+            raise UsageError("%s takes no value" % option)
+        setattr(args, attribute, True if kind == FLAG else getattr(args, attribute) + 1)
+        return
+    if value is None:
+        if not rest:
+            raise UsageError("%s needs a value" % option)
+        value = rest.pop(0)
+    if isinstance(kind, tuple):
+        if value not in kind:
+            raise UsageError("%s: invalid choice %r (choose from %s)"
+                             % (option, value, ", ".join(kind)))
+        setattr(args, attribute, value)
+    elif kind is str:
+        setattr(args, attribute, value)
+    else:
+        convert: "Callable[[str], Any]" = kind
+        try:
+            setattr(args, attribute, convert(value))
+        except ValueError as error:
+            raise UsageError("%s: %s" % (option, error)) from None
+
+
+def parse(argv: "Sequence[str]") -> Arguments:
+    """The command line as Arguments; UsageError with one line for anything wrong."""
+    args = Arguments()
+    rest = list(argv)
+    positionals: "List[str]" = []
+    unknown: "List[str]" = []
+    while rest:
+        word = rest.pop(0)
+        if word == "--":
+            args.command = rest
+            break
+        if word.startswith("--"):
+            name, equals, value = word.partition("=")
+            if name not in _SPEC:
+                unknown.append(word)
+                continue
+            _take(args, name, value if equals else None, rest)
+        elif word.startswith("-") and len(word) > 1 and not word[1].isdigit():
+            index = 1
+            while index < len(word):
+                option = _ALIASES.get("-" + word[index])
+                if option is None:
+                    unknown.append(word)
+                    break
+                kind = _SPEC[option][1]
+                if kind in (FLAG, COUNT):
+                    _take(args, option, None, rest)
+                    index += 1
+                    continue
+                attached = word[index + 1:]
+                _take(args, option, attached or None, rest)
+                break
+        else:
+            positionals.append(word)
+    if unknown:
+        raise UsageError("unrecognized arguments: %s" % " ".join(unknown))
+    releases = [p for p in positionals if is_release(p)]
+    if len(releases) > 1:
+        raise UsageError("more than one release given (%s); give at most one, last"
+                         % ", ".join(releases))
+    args.release = releases[0] if releases else None
+    args.server = [p for p in positionals if not is_release(p)]
+    return args
+
+
+OPTIONS_OF_AUTH = {
+    "jwt": ("jwt_key", "jwt_user", "jwt_token_file"),
+    "slurm": ("slurm_key", "slurm_jwks", "slurm_kid", "sack_socket"),
+    "munge": ("munge_socket", "munge_key"),
+}
+_WATCH_ONLY = ("listen_port", "listen_address", "listen_cert", "listen_key", "interval",
+               "hint_delay", "on_change", "slurm_user")
+
+
+def check(args: Arguments) -> None:
+    """Combinations that cannot work, refused before anything is done."""
+    for auth, options in OPTIONS_OF_AUTH.items():
+        for option in options:
+            if getattr(args, option) is not None and args.auth != auth:
+                raise UsageError("--%s is for --auth %s, not --auth %s"
+                                 % (option.replace("_", "-"), auth, args.auth))
+    exclusive = (("jwt_key", "jwt_token_file", "give either --jwt-key or --jwt-token-file"),
+                 ("slurm_key", "slurm_jwks", "give either --slurm-key or --slurm-jwks"),
+                 ("munge_key", "munge_socket", "give either --munge-key or --munge-socket"),
+                 ("srv_domain", "server", "give servers or --srv-domain"))
+    for first, second, message in exclusive:
+        if getattr(args, first) and getattr(args, second):
+            raise UsageError(message + ", not both")
+    if args.jwt_user is not None and args.jwt_key is None:
+        raise UsageError("--jwt-user names the user of a token minted from --jwt-key; "
+                         "give --jwt-key too")
+    if args.sack_socket and (args.slurm_key or args.slurm_jwks):
+        raise UsageError("give either --sack-socket or a key, not both")
+    if args.slurm_kid and args.slurm_key:
+        raise UsageError("--slurm-kid chooses a key of --slurm-jwks, not of --slurm-key")
+    for option, needs in (("tls_check_hostname", "tls_ca"), ("tls_cert", "tls_ca"),
+                          ("tls_key", "tls_cert"), ("listen_cert", "tls_ca"),
+                          ("listen_key", "listen_cert"), ("listen_cert", "listen_key")):
+        if getattr(args, option) and not getattr(args, needs):
+            raise UsageError("--%s needs --%s" % (option.replace("_", "-"),
+                                                  needs.replace("_", "-")))
+    if not args.watch:
+        for option in _WATCH_ONLY:
+            if getattr(args, option) is not None:
+                raise UsageError("--%s is for --watch" % option.replace("_", "-"))
+    elif args.check or args.command:
+        raise UsageError("--watch keeps running: it cannot be combined with %s"
+                         % ("--check" if args.check else "a command after --"))
+    if args.command and args.check:
+        raise UsageError("--check writes nothing, so there is nothing to run a command after")
+
+
+def servers_from_environment(value: str) -> "List[str]":
+    """SLURM_CONF_SERVER, Slurm's own variable: host[:port][,host[:port]...]."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def owner_and_group(args: Arguments) -> None:
+    if args.owner is not None:
+        args.uid = _numeric_id(args.owner, "pwd", "--owner", "user")
+    if args.group is not None:
+        args.gid = _numeric_id(args.group, "grp", "--group", "group")
+
+
+def _numeric_id(name: str, database: str, option: str, what: str) -> int:
+    if name.isdigit():
+        return int(name)
+    try:
+        if database == "pwd":
+            import pwd
+            return pwd.getpwnam(name).pw_uid
+        import grp
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise UsageError("%s: no %s %r on this host" % (option, what, name)) from None
+
+
+def environment_servers() -> "List[str]":
+    return servers_from_environment(os.environ.get("SLURM_CONF_SERVER", ""))

@@ -1,0 +1,432 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Accepts the frames slurmctld pushes to a registered sackd (REQUEST_RECONFIGURE_SACKD):
+one length-prefixed frame per connection, nothing sent back, then the connection closes.
+
+Anyone who can reach the port can connect, so nothing a peer sends may raise, block the
+loop or take unbounded memory: a length is checked before its buffer is allocated, every
+connection has a deadline counted from accept, and both the number of connections and the
+bytes buffered across them are bounded. One selectors loop, no threads. Decoding and
+verifying a frame is the caller's business.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import selectors
+import socket
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
+    import ssl
+    from typing import Dict, List, NamedTuple, Optional, Tuple, Type
+
+    from .errors import RequestError
+
+    class Frame(NamedTuple):
+        """A complete frame from peer, without its 4-byte length prefix."""
+
+        peer: str
+        data: bytes
+
+    class Rejection(NamedTuple):
+        """A connection closed without a frame, and why (one line); peer is "" when the
+        listener itself could not accept."""
+
+        peer: str
+        reason: str
+else:
+    Frame = collections.namedtuple("Frame", "peer data")
+    Rejection = collections.namedtuple("Rejection", "peer reason")
+
+READ_BUDGET = 1 << 20     # bytes read from one connection per round, so that others get their turn
+ACCEPT_BATCH = 1024       # connections accepted per round, so that a flood cannot hold the loop
+ACCEPT_PAUSE = 1.0        # seconds without accepting when the process is out of descriptors
+REFUSAL_INTERVAL = 1.0    # at most one "too many connections" rejection per this many seconds
+# accept() errors that mean "out of resources": the socket stays readable, so retrying spins.
+EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+LISTENING, WAKEUP = "listening", "wakeup"
+
+
+class _Connection:
+    """One accepted peer: the 4 length bytes first, then a buffer of exactly that length."""
+
+    __slots__ = ("body", "events", "expires", "got", "handshaking", "head", "peer", "sock")
+
+    def __init__(self, sock: socket.socket, peer: str, expires: float, handshaking: bool) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.expires = expires
+        self.handshaking = handshaking
+        self.head = bytearray(4)
+        self.body: Optional[bytearray] = None
+        self.got = 0
+        self.events = selectors.EVENT_READ
+
+    def progress(self) -> str:
+        if self.body is not None:
+            return "%d of %d frame bytes" % (self.got, len(self.body))
+        return "%d of 4 length bytes" % self.got
+
+
+class Listener:
+    """Listens for pushes; wait() hands over complete frames and the reasons others failed."""
+
+    def __init__(self, address: str = "", port: int = 6818, *, max_frame: int = 16 << 20,
+                 deadline: float = 10.0, max_connections: int = 256,
+                 tls: Optional[ssl.SSLContext] = None, max_total_bytes: int = 64 << 20) -> None:
+        """Binds and listens: "" means every address (IPv6 dual-stack when available, else
+        IPv4); a literal or host name binds that address (the first of its addresses that
+        binds). RequestError says why it cannot. A TLS context is set to issue no session
+        tickets (see below)."""
+        if not 0 <= port <= 65535:
+            raise _request_error("port %r is not between 0 and 65535" % (port,))
+        if max_frame < 1 or max_connections < 1 or max_total_bytes < 1 or not deadline > 0:
+            raise _request_error("max_frame, deadline, max_connections and max_total_bytes must be positive")
+        self.max_frame = max_frame
+        self.deadline = deadline
+        self.max_connections = max_connections
+        self.max_total_bytes = max_total_bytes
+        self._tls = tls
+        self._would_block: Tuple[Type[BaseException], ...] = (BlockingIOError,)
+        self._want_write: Tuple[Type[BaseException], ...] = ()
+        self._tls_eof: Tuple[Type[BaseException], ...] = ()
+        if tls is not None:
+            import ssl
+            self._would_block = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+            self._want_write = (ssl.SSLWantWriteError,)
+            self._tls_eof = (ssl.SSLZeroReturnError, ssl.SSLEOFError)
+            # TLS 1.3 session tickets are useless on one-shot connections, and a client that
+            # sends its frame and closes without reading them resets the connection: the
+            # kernel then drops the frame's tail before we read it.
+            try:
+                tls.num_tickets = 0
+            except (AttributeError, ValueError):  # not a TLS 1.3 server context
+                pass
+        self._sock = _bind(address, port)
+        self.port: int = self._sock.getsockname()[1]
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._sock, selectors.EVENT_READ, LISTENING)
+        # Insertion order is accept order, so the first connection is the next to expire.
+        self._connections: Dict[int, _Connection] = {}
+        self._held = 0              # bytes of frame buffers allocated, including frames not yet handed over
+        self._refused = 0           # connections refused since the last report
+        self._refused_peer = ""
+        self._refused_at = float("-inf")
+        self._paused_until: Optional[float] = None
+        self._closed = False
+
+    def fileno(self) -> int:
+        """The listening socket."""
+        return self._sock.fileno()
+
+    def wait(self, timeout: Optional[float],
+             wakeup: Optional[int] = None) -> Tuple[List[Frame], List[Rejection], bool]:
+        """Serves connections until a frame or rejection is ready, timeout (None: forever)
+        passes, or wakeup becomes readable (the third value; the caller drains it)."""
+        if self._closed:
+            raise _request_error("the listener is closed")
+        frames: List[Frame] = []
+        rejections: List[Rejection] = []
+        woken = False
+        end = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        if wakeup is not None:
+            self._selector.register(wakeup, selectors.EVENT_READ, WAKEUP)
+        try:
+            while True:
+                now = time.monotonic()
+                self._resume_accepting(now)
+                for key, _ in self._selector.select(self._delay(now, end)):
+                    if key.data is WAKEUP:
+                        woken = True
+                    elif key.data is LISTENING:
+                        self._accept(time.monotonic(), rejections)
+                    else:
+                        self._serve(key.data, frames, rejections)
+                now = time.monotonic()
+                self._expire(now, rejections)
+                self._report_refused(now, rejections)
+                if frames or rejections or woken or (end is not None and now >= end):
+                    break
+        finally:
+            if wakeup is not None:
+                self._selector.unregister(wakeup)
+        self._held -= sum(len(frame.data) for frame in frames)
+        return frames, rejections, woken
+
+    def close(self) -> None:
+        """Closes every connection and the listening socket; a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        for conn in list(self._connections.values()):
+            self._drop(conn)
+        self._selector.close()
+        self._sock.close()
+
+    # --- the loop's parts ------------------------------------------------------------------
+
+    def _delay(self, now: float, end: Optional[float]) -> Optional[float]:
+        """How long select may sleep: until the caller's timeout, the first connection's
+        deadline, the next refusal report or the end of an accept pause (None: no limit)."""
+        times: List[float] = [] if end is None else [end]
+        if self._connections:
+            times.append(next(iter(self._connections.values())).expires)
+        if self._refused:
+            times.append(self._refused_at + REFUSAL_INTERVAL)
+        if self._paused_until is not None:
+            times.append(self._paused_until)
+        return max(0.0, min(times) - now) if times else None
+
+    def _accept(self, now: float, rejections: List[Rejection]) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, address = self._sock.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno in EXHAUSTED:  # the backlog keeps the peers until we resume
+                    self._selector.unregister(self._sock)
+                    self._paused_until = now + ACCEPT_PAUSE
+                    rejections.append(Rejection("", "cannot accept connections for %gs: %s"
+                                                % (ACCEPT_PAUSE, exc.strerror or exc)))
+                    return
+                continue  # ECONNABORTED, EPERM (a firewall), EPROTO: that peer is gone
+            peer = _peer(address)
+            if len(self._connections) >= self.max_connections:
+                sock.close()  # at once, so that the backlog never fills with them
+                self._refused += 1
+                self._refused_peer = peer
+                continue
+            try:
+                sock.setblocking(False)
+                if self._tls is not None:
+                    sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            except (OSError, ValueError) as exc:
+                sock.close()
+                rejections.append(Rejection(peer, "TLS handshake failed: %s" % _why(exc)))
+                continue
+            conn = _Connection(sock, peer, now + self.deadline, self._tls is not None)
+            self._connections[sock.fileno()] = conn
+            self._selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _resume_accepting(self, now: float) -> None:
+        if self._paused_until is not None and now >= self._paused_until:
+            self._paused_until = None
+            self._selector.register(self._sock, selectors.EVENT_READ, LISTENING)
+
+    def _serve(self, conn: _Connection, frames: List[Frame], rejections: List[Rejection]) -> None:
+        """Handshakes or reads without blocking; whatever goes wrong closes only this peer."""
+        try:
+            if conn.handshaking and not self._handshake(conn, rejections):
+                return
+            self._read(conn, frames, rejections)
+        except Exception as exc:  # a peer must never take the loop down
+            self._reject(conn, rejections, "unexpected %s: %s" % (type(exc).__name__, exc))
+
+    def _handshake(self, conn: _Connection, rejections: List[Rejection]) -> bool:
+        """True when the TLS handshake is done and the frame can be read."""
+        try:
+            conn.sock.do_handshake()  # type: ignore[attr-defined]
+        except self._would_block as exc:
+            self._blocked(conn, exc)
+            return False
+        except OSError as exc:
+            reason = _why(exc)
+            if "WRONG_VERSION_NUMBER" in reason or "HTTP_REQUEST" in reason:
+                reason += " (the peer does not speak TLS)"
+            self._reject(conn, rejections, "TLS handshake failed: %s" % reason)
+            return False
+        conn.handshaking = False
+        self._want(conn, selectors.EVENT_READ)
+        return True
+
+    def _read(self, conn: _Connection, frames: List[Frame], rejections: List[Rejection]) -> None:
+        budget = READ_BUDGET
+        while True:
+            view = memoryview(conn.head if conn.body is None else conn.body)[conn.got:]
+            try:
+                count = conn.sock.recv_into(view)
+            except self._would_block as exc:
+                self._blocked(conn, exc)
+                return
+            except self._tls_eof:
+                count = 0
+            except ConnectionResetError:
+                self._reject(conn, rejections, "connection reset after %s" % conn.progress())
+                return
+            except OSError as exc:
+                self._reject(conn, rejections, "read failed after %s: %s" % (conn.progress(), _why(exc)))
+                return
+            finally:
+                view.release()
+            if count == 0:
+                reason = "closed without sending anything" if conn.got == 0 and conn.body is None \
+                    else "closed after %s" % conn.progress()
+                self._reject(conn, rejections, reason)
+                return
+            conn.got += count
+            budget -= count
+            if conn.body is None:
+                if conn.got == 4 and not self._allocate(conn, rejections):
+                    return
+            elif conn.got == len(conn.body):
+                frames.append(Frame(conn.peer, bytes(conn.body)))
+                conn.body = None  # the frame is held until wait() hands it over
+                self._drop(conn)
+                return
+            if budget <= 0 and not _pending(conn.sock):
+                return  # select will say when there is more
+
+    def _allocate(self, conn: _Connection, rejections: List[Rejection]) -> bool:
+        """Checks the announced length against both limits before allocating its buffer."""
+        length = int.from_bytes(conn.head, "big")
+        if length == 0:
+            self._reject(conn, rejections, "frame of 0 bytes (an empty length)")
+            return False
+        if length > self.max_frame:
+            self._reject(conn, rejections, "frame of %d bytes exceeds the %d-byte limit"
+                         % (length, self.max_frame))
+            return False
+        if self._held + length > self.max_total_bytes:
+            self._reject(conn, rejections, "frame of %d bytes would exceed the %d-byte limit on buffered "
+                         "bytes (%d held)" % (length, self.max_total_bytes, self._held))
+            return False
+        try:
+            conn.body = bytearray(length)
+        except MemoryError:
+            self._reject(conn, rejections, "cannot allocate %d bytes for a frame" % length)
+            return False
+        self._held += length
+        conn.got = 0
+        return True
+
+    def _expire(self, now: float, rejections: List[Rejection]) -> None:
+        while self._connections:
+            conn = next(iter(self._connections.values()))
+            if conn.expires > now:
+                return
+            if conn.handshaking:
+                reason = "no TLS handshake within %gs" % self.deadline
+            else:
+                reason = "no complete frame within %gs (%s)" % (self.deadline, conn.progress())
+            self._reject(conn, rejections, reason)
+
+    def _report_refused(self, now: float, rejections: List[Rejection]) -> None:
+        """One rejection per REFUSAL_INTERVAL for all connections refused as too many."""
+        if not self._refused or now < self._refused_at + REFUSAL_INTERVAL:
+            return
+        if self._refused == 1:
+            reason = "too many connections (%d open)" % self.max_connections
+        else:
+            reason = "refused %d connections: too many open (%d open)" % (self._refused, self.max_connections)
+        rejections.append(Rejection(self._refused_peer, reason))
+        self._refused = 0
+        self._refused_at = now
+
+    def _blocked(self, conn: _Connection, exc: BaseException) -> None:
+        """Waits for what TLS wants next: usually more input, sometimes room to write."""
+        self._want(conn, selectors.EVENT_WRITE if isinstance(exc, self._want_write) else selectors.EVENT_READ)
+
+    def _want(self, conn: _Connection, events: int) -> None:
+        if conn.events != events:
+            self._selector.modify(conn.sock, events, conn)
+            conn.events = events
+
+    def _reject(self, conn: _Connection, rejections: List[Rejection], reason: str) -> None:
+        rejections.append(Rejection(conn.peer, reason))
+        self._drop(conn)
+
+    def _drop(self, conn: _Connection) -> None:
+        """Forgets and closes a connection, freeing its buffer."""
+        if conn.body is not None:
+            self._held -= len(conn.body)
+            conn.body = None
+        fd = conn.sock.fileno()
+        if fd >= 0:
+            self._connections.pop(fd, None)
+            self._selector.unregister(conn.sock)
+        conn.sock.close()
+
+
+def _pending(sock: socket.socket) -> int:
+    """Bytes TLS has decrypted but select cannot see (0 for plain sockets)."""
+    pending = getattr(sock, "pending", None)
+    return pending() if pending is not None else 0
+
+
+def _peer(address: object) -> str:
+    """"127.0.0.1:40312" or "[::1]:40312"; IPv4-mapped IPv6 addresses read as IPv4."""
+    if not isinstance(address, tuple) or len(address) < 2:
+        return str(address)
+    host, port = str(address[0]), address[1]
+    if host.startswith("::ffff:") and "." in host:
+        host = host[7:]
+    return ("[%s]:%s" if ":" in host else "%s:%s") % (host, port)
+
+
+def _why(exc: BaseException) -> str:
+    """An OSError or SSLError as one line, without OpenSSL's source position."""
+    text = str(exc.args[1]) if isinstance(exc, OSError) and len(exc.args) > 1 else str(exc)
+    if text.endswith(")") and " (_ssl.c:" in text:
+        text = text[:text.rindex(" (_ssl.c:")]
+    return text or type(exc).__name__
+
+
+def _request_error(message: str, hint: Optional[str] = None) -> RequestError:
+    from .errors import RequestError  # imports typing: only on the way to an error
+    return RequestError(message, hint)
+
+
+def _bind(address: str, port: int) -> socket.socket:
+    """A listening non-blocking socket on address, or RequestError naming the cause."""
+    if address:
+        try:
+            infos = socket.getaddrinfo(address, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
+                                       socket.AI_PASSIVE)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise _request_error("cannot resolve the listen address %s: %s" % (address, _why(exc))) from None
+        candidates = [(info[0], info[4]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+    else:
+        candidates = [(socket.AF_INET, ("0.0.0.0", port))]
+        if socket.has_ipv6:
+            candidates.insert(0, (socket.AF_INET6, ("::", port)))
+    failure: Optional[OSError] = None
+    for family, sockaddr in candidates:
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:  # IPv6 compiled in but not available
+            failure = failure or exc
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and not address:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.bind(sockaddr)
+            sock.listen(socket.SOMAXCONN)
+            sock.setblocking(False)
+            return sock
+        except OSError as exc:
+            sock.close()
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise _bind_error(exc, address, port) from None
+            if failure is None or failure.errno == errno.EAFNOSUPPORT:
+                failure = exc
+    if failure is None:
+        raise _request_error("the listen address %s has no IPv4 or IPv6 address" % address)
+    raise _bind_error(failure, address, port) from None
+
+
+def _bind_error(exc: OSError, address: str, port: int) -> RequestError:
+    where = "port %d" % port if not address else "port %d on %s" % (port, address)
+    if exc.errno == errno.EADDRINUSE:
+        return _request_error("%s is in use" % where, "is slurmd or sackd running here?")
+    if exc.errno == errno.EACCES:
+        hint = "ports below 1024 need root or CAP_NET_BIND_SERVICE" if 0 < port < 1024 else None
+        return _request_error("permission denied to listen on %s" % where, hint)
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return _request_error("the address %s is not on this host" % (address or "::"))
+    return _request_error("cannot listen on %s: %s" % (where, exc.strerror or exc))

@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Several request frames to one controller at once, one connection each, in one round trip.
+
+First contact with a controller of unknown release used to be a scan, one connection per
+version, each waiting for the last to be refused. Here every candidate goes out at the same
+moment over non-blocking sockets driven by one poll(); the caller decides from the replies
+as they land and stops as soon as it knows. Only select (no threads, no selectors) is
+imported: it costs microseconds, where threading or selectors cost milliseconds.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import struct
+
+from .errors import ClosedError, NetworkError, ReplyError
+from .transport import Deadline, HttpReplyError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ssl
+    from typing import Callable, Dict, Optional, Union
+
+    from .transport import Address
+
+    Outcome = Union[bytearray, Exception]
+
+_IN, _OUT = select.POLLIN, select.POLLOUT
+_BAD = select.POLLERR | select.POLLHUP | select.POLLNVAL
+_CHUNK = 256 << 10
+
+
+class _Attempt:
+    """One connection: connect, (TLS handshake), send the frame, read one reply frame."""
+
+    __slots__ = ("key", "frame", "sock", "sent", "head", "buffer", "got", "shaking")
+
+    def __init__(self, key: int, frame: bytes, sock: socket.socket) -> None:
+        self.key = key
+        self.frame = memoryview(frame)
+        self.sock = sock
+        self.sent = 0
+        self.head = bytearray()
+        self.buffer = None  # type: Optional[bytearray]
+        self.got = 0
+        self.shaking = False
+
+    def wants(self) -> int:
+        return _OUT if self.sent < len(self.frame) else _IN
+
+    def step(self, max_frame: int) -> "Optional[bytearray]":
+        """Advances as far as the socket allows; the reply frame once complete."""
+        if self.shaking:
+            self.sock.do_handshake()  # type: ignore[attr-defined]
+            self.shaking = False
+        while self.sent < len(self.frame):
+            self.sent += self.sock.send(self.frame[self.sent:])
+        while len(self.head) < 4:
+            chunk = self.sock.recv(4 - len(self.head))
+            if not chunk:
+                if self.head:
+                    raise ReplyError("truncated reply: %d of 4 length bytes" % len(self.head))
+                raise ClosedError("the controller closed the connection without replying")
+            self.head += chunk
+            if self.head[:4] == b"HTTP"[:len(self.head)] and len(self.head) == 4:
+                raise HttpReplyError("the controller answered HTTP")
+        if self.buffer is None:
+            (length,) = struct.unpack(">I", self.head)
+            if length > max_frame:
+                raise ReplyError("reply of %d bytes exceeds the %d-byte limit" % (length, max_frame))
+            self.buffer = bytearray(length)
+        view = memoryview(self.buffer)
+        while self.got < len(self.buffer):
+            count = self.sock.recv_into(view[self.got:], min(_CHUNK, len(self.buffer) - self.got))
+            if count == 0:
+                raise ReplyError("truncated reply: %d of %d bytes before the connection closed"
+                                 % (self.got, len(self.buffer)))
+            self.got += count
+        return self.buffer
+
+
+def _open(address: "Address", key: int, frame: bytes,
+          tls: "Optional[ssl.SSLContext]") -> _Attempt:
+    host = address.host.encode("ascii") if address.host.isascii() else address.host
+    infos = socket.getaddrinfo(host, address.port, 0, socket.SOCK_STREAM)
+    family, kind, proto, _name, where = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setblocking(False)
+    try:
+        sock.connect(where)
+    except BlockingIOError:
+        pass
+    except OSError:
+        sock.close()
+        raise
+    attempt = _Attempt(key, frame, sock)
+    if tls is not None:
+        attempt.sock = tls.wrap_socket(sock, server_hostname=address.host,
+                                       do_handshake_on_connect=False)
+        attempt.shaking = True
+    return attempt
+
+
+def exchange_all(address: "Address", frames: "Dict[int, bytes]", timeout: float,
+                 max_frame: int, tls: "Optional[ssl.SSLContext]",
+                 settled: "Callable[[Dict[int, Outcome]], bool]") -> "Dict[int, Outcome]":
+    """Sends every frame on its own connection at once; returns each key's reply frame or
+    the error it met, as soon as settled(outcomes so far) is true or all are done."""
+    deadline = Deadline(timeout)
+    outcomes = {}  # type: Dict[int, Outcome]
+    attempts = {}  # type: Dict[int, _Attempt]
+    try:
+        for key, frame in frames.items():
+            try:
+                attempt = _open(address, key, frame, tls)
+            except OSError as exc:
+                raise NetworkError("cannot connect: %s" % (exc.strerror or exc)) from None
+            attempts[attempt.sock.fileno()] = attempt
+        poller = select.poll()
+        for fd in attempts:
+            poller.register(fd, _OUT)
+        while attempts and not settled(outcomes):
+            try:
+                events = poller.poll(deadline.left() * 1000)
+            except socket.timeout:
+                break
+            for fd, event in events:
+                attempt = attempts[fd]
+                try:
+                    reply = attempt.step(max_frame)
+                except (BlockingIOError, InterruptedError):
+                    poller.modify(fd, attempt.wants())
+                    continue
+                except Exception as exc:  # each connection's fault is its own outcome
+                    reply = None
+                    name = type(exc).__name__
+                    if name in ("SSLWantReadError", "SSLWantWriteError"):
+                        poller.modify(fd, _IN if name == "SSLWantReadError" else _OUT)
+                        continue
+                    outcomes[attempt.key] = _classify(exc)
+                if reply is not None:
+                    outcomes[attempt.key] = reply
+                elif attempt.key not in outcomes and not event & _BAD:
+                    continue
+                elif attempt.key not in outcomes:
+                    outcomes[attempt.key] = ClosedError("the connection failed")
+                poller.unregister(fd)
+                attempt.sock.close()
+                del attempts[fd]
+        for attempt in attempts.values():
+            if attempt.key not in outcomes:
+                outcomes[attempt.key] = NetworkError("no complete reply within %gs" % timeout)
+    finally:
+        for attempt in attempts.values():
+            attempt.sock.close()
+    return outcomes
+
+
+def _classify(exc: Exception) -> Exception:
+    """The error a failed connection stands for, as transport.exchange would name it."""
+    if isinstance(exc, (ReplyError, NetworkError)):
+        return exc
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+        return ClosedError("the controller reset the connection without replying")
+    if isinstance(exc, OSError) and type(exc).__module__ == "ssl":
+        return NetworkError("TLS failed: %s" % (getattr(exc, "reason", None) or exc))
+    if isinstance(exc, OSError):
+        return NetworkError("connection failed: %s" % (exc.strerror or exc))
+    return exc

@@ -14,6 +14,11 @@ command -v findmnt >/dev/null || straw_need_apt+=(util-linux)
 command -v shellcheck >/dev/null || straw_need_apt+=(shellcheck)
 command -v openssl >/dev/null || straw_need_apt+=(openssl)
 command -v git >/dev/null || straw_need_apt+=(git)
+command -v buildah >/dev/null || straw_need_apt+=(buildah)  # the container examples' tests
+# Real peers that are not slurmctld, for tests/integration/test_causes.py (run on private
+# ports with their own configuration; the packages' own services are not used).
+[[ -x /usr/sbin/sshd ]] || straw_need_apt+=(openssh-server)
+[[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null || straw_need_apt+=(nginx)
 PY=${STRAW_PYTHON:-$(command -v python3 || true)}
 [[ -n $PY ]] || straw_need_apt+=(python3)
 if [[ -n $PY ]] && ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then straw_need_apt+=(python3-venv); fi

@@ -56,6 +56,25 @@ options:
     description:
       - Path of munged's socket. Defaults to C(/run/munge/munge.socket.2), then
         C(/var/run/munge/munge.socket.2).
+      - Mutually exclusive with O(munge_key_path).
+    type: path
+  munge_key_path:
+    description:
+      - Path on the target of the cluster's C(munge.key). With it, O(auth=munge) makes its
+        credentials from the key itself, in Python, and needs no munged on the target (image
+        builds, containers).
+      - The key may be a symlink (Kubernetes mounts secrets so); a key that its group or
+        others can read is refused before any connection, as munged refuses it.
+      - Whoever holds this key is root on the cluster. It is read on the target and never
+        leaves it, and never appears in results or messages.
+    type: path
+  versions_cache:
+    description:
+      - Remember the protocol version each controller accepted in this file on the target
+        (V(/var/cache/straw-slurm/versions) for root, else under C(~/.cache)), so that the next
+        run needs one connection instead of a negotiation. It holds host, port and version
+        only. A corrupt or foreign file is ignored; a remembered version that fails sends the
+        module back to negotiating. Not written in check mode. An empty string turns it off.
     type: path
   jwt_token:
     description:
@@ -202,9 +221,9 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.auth.choose import credentials_for
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import fetch
+from ansible_collections.straw.slurm.plugins.module_utils._slurm import known_versions
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import fetch, seed
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.discovery import lookup
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.tls import client_context
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
     MissingLibraryError, SlurmConfigError)
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts
@@ -218,6 +237,8 @@ def main():
             srv_nameservers=dict(type='list', elements='str', default=[]),
             auth=dict(type='str', default='munge', choices=['munge', 'jwt', 'slurm']),
             munge_socket=dict(type='path'),
+            munge_key_path=dict(type='path', no_log=False),
+            versions_cache=dict(type='path'),
             jwt_token=dict(type='str', no_log=True),
             jwt_key=dict(type='path', no_log=False),
             jwt_user=dict(type='str', default='slurm'),
@@ -234,28 +255,40 @@ def main():
             tls_ca=dict(type='path'),
             tls_check_hostname=dict(type='bool', default=False),
         ),
-        mutually_exclusive=[('jwt_token', 'jwt_key'), ('slurm_key', 'slurm_jwks')],
+        mutually_exclusive=[('jwt_token', 'jwt_key'), ('slurm_key', 'slurm_jwks'),
+                            ('munge_socket', 'munge_key_path')],
         required_if=[('tls', True, ['tls_ca'])],
         supports_check_mode=True,
     )
     p = module.params
+    notes = []
     try:
         credentials = credentials_for(p['auth'], munge_socket=p['munge_socket'],
+                                      munge_key=p['munge_key_path'],
+                                      slurmd_set=p['request'] == 'slurmd',
                                       jwt_token=p['jwt_token'], jwt_key=p['jwt_key'],
                                       jwt_user=p['jwt_user'], jwt_lifetime=p['jwt_lifetime'],
                                       slurm_key=p['slurm_key'],
                                       slurm_jwks=p['slurm_jwks'], slurm_kid=p['slurm_kid'],
                                       sack_socket=p['sack_socket'],
-                                      timeout=min(p['timeout'], 10))
+                                      timeout=min(p['timeout'], 10), warnings=notes)
         servers = p['servers'] or lookup(p['srv_domain'], p['srv_nameservers'], p['timeout'])
-        tls = client_context(p['tls_ca'], p['tls_check_hostname']) if p['tls'] else None
+        tls = None
+        if p['tls']:  # ssl is imported only where TLS is used
+            from ansible_collections.straw.slurm.plugins.module_utils._slurm.tls import client_context
+            tls = client_context(p['tls_ca'], p['tls_check_hostname'])
+        cache = known_versions.default_path() if p['versions_cache'] is None else p['versions_cache']
+        if cache:
+            seed(known_versions.load(cache))
         result = fetch(servers, credentials, request=p['request'], protocol=p['protocol'],
                        timeout=p['timeout'], retries=p['retries'], tls=tls)
+        if cache and result.address is not None and not module.check_mode:
+            known_versions.remember(cache, result.address, result.protocol_version)
     except MissingLibraryError as exc:
         module.fail_json(msg=missing_required_lib(exc.library, reason=exc.purpose))
     except SlurmConfigError as exc:
         module.fail_json(msg=str(exc))
-    for warning in result.warnings:
+    for warning in notes + result.warnings:
         module.warn(warning)
     module.exit_json(changed=False, ansible_facts={'slurm_config': {
         'files': files_facts(result.files),

@@ -14,6 +14,7 @@ from _slurm.client import fetch
 from _slurm.errors import SlurmConfigError
 from fixtures.hostile import BINARY_CONTENT, CASES, DRIP, binary_reply
 from fixtures.servers import ScriptedController
+from fixtures.tokens import token
 from lab import ROOT
 
 
@@ -70,14 +71,14 @@ def test_module_and_writer(hostile, run_collecting, tmp_path):
     for index, name in enumerate(MODULE_CASES + ["binary"]):
         tasks += """
     - name: fetch %(i)d
-      straw.slurm.config_facts: {servers: ["%(server)s"], auth: jwt, jwt_token: a.b.c, timeout: 3}
+      straw.slurm.config_facts: {servers: ["%(server)s"], auth: jwt, jwt_token: "%(token)s", timeout: 3}
       register: r%(i)d
       ignore_errors: true
     - name: write %(i)d
       straw.slurm.config_files: {path: "%(dest)s/%(i)d", files: "{{ r%(i)d.ansible_facts.slurm_config.files }}"}
       when: r%(i)d is succeeded
     - ansible.builtin.set_fact: {results: "{{ results + [r%(i)d] }}"}
-""" % dict(i=index, server=hostile[name].server, dest=tmp_path)
+""" % dict(i=index, server=hostile[name].server, dest=tmp_path, token=token())
     results, _proc = run_collecting(tasks)
     for index, name in enumerate(MODULE_CASES):
         assert results[index]["failed"], name
@@ -100,7 +101,7 @@ def test_role_writes_nothing_for_a_hostile_reply(hostile, run_playbook, tmp_path
     - role: straw.slurm.configless
       vars: %s
 """ % json.dumps(dict(configless_servers=[hostile["dot-dot name"].server], configless_auth="jwt",
-                      configless_jwt_token="a.b.c", configless_conf_dir=str(conf),
+                      configless_jwt_token=token(), configless_conf_dir=str(conf),
                       configless_packages=False, configless_services=False)), check=False)
     assert result.returncode != 0 and "'..'" in result.stdout
     assert not conf.exists()
@@ -108,7 +109,7 @@ def test_role_writes_nothing_for_a_hostile_reply(hostile, run_playbook, tmp_path
 
 @pytest.mark.parametrize("name", ["dot-dot name", "truncated frame", "name not UTF-8"])
 def test_command_exits_2_and_writes_nothing(hostile, tmp_path, name):
-    env = dict(os.environ, SLURM_JWT="a.b.c")
+    env = dict(os.environ, SLURM_JWT=token())
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "bin", "straw"), hostile[name].server,
                            "-o", str(tmp_path / "out")], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, check=False)
@@ -118,7 +119,7 @@ def test_command_exits_2_and_writes_nothing(hostile, tmp_path, name):
 
 
 def test_command_writes_binary_content_exactly(hostile, tmp_path):
-    env = dict(os.environ, SLURM_JWT="a.b.c")
+    env = dict(os.environ, SLURM_JWT=token())
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "bin", "straw"), hostile["binary"].server,
                            "-o", str(tmp_path)], env=env, check=False)
     assert proc.returncode == 0

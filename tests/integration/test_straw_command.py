@@ -1,6 +1,7 @@
 """bin/straw as a real process against the lab controllers: the original straw's argument
 forms, negotiation, every auth, --check, --prune, exit codes, start-up imports, and no secret
 in its output. Run with STRAW_LAB_KEEP=1 when other suites share the controllers."""
+import base64
 import os
 import shutil
 import signal
@@ -20,6 +21,15 @@ PY38 = os.path.expanduser("~/.pyenv/versions/3.8.18/bin/python")
 # What the slurmd set holds: 22.05 sends no scripts, 24.11+ sends prolog.sh (executable).
 FILES_2205 = ["slurm.conf", "nodes.conf", "gres.conf", "cgroup.conf", "plugstack.conf"]
 FILES = FILES_2205 + ["prolog.sh"]
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+# A well-formed token that no controller accepts: for tests whose failure lies elsewhere.
+DUMMY = ".".join((_b64(b'{"alg":"HS256","typ":"JWT"}'),
+                  _b64(b'{"exp":4102444800,"iat":1700000000,"sun":"slurm"}'), _b64(b"signature")))
 
 
 def environment(token=None, env=None):
@@ -167,7 +177,7 @@ def test_discovery_without_dnspython_says_what_to_install(tmp_path):
                            check=False)
     if probe.returncode == 0:
         pytest.skip("this Python 3.8 has dnspython")
-    line = one_error_line(straw("-o", tmp_path, token="x.y.z", python=PY38,
+    line = one_error_line(straw("-o", tmp_path, token=DUMMY, python=PY38,
                                 env={"PYTHONNOUSERSITE": "1"}))
     assert "dnspython is required" in line and "pip install dnspython" in line
 
@@ -259,7 +269,7 @@ def test_a_bad_token_is_one_line_and_never_echoed(controllers, tmp_path):
 
 @pytest.mark.parametrize("server", ["127.0.0.1:17999", "[::1]:17999"])
 def test_unreachable_server(tmp_path, server):
-    line = one_error_line(straw(server, "-o", tmp_path, "--timeout", "2", token="x.y.z"))
+    line = one_error_line(straw(server, "-o", tmp_path, "--timeout", "2", token=DUMMY))
     assert line.startswith("straw: %s: " % server) and "refused" in line
 
 
@@ -280,7 +290,7 @@ def test_no_token(controllers, tmp_path):
     (["[::1", "-o", "."], "malformed server"),
 ])
 def test_usage_errors_are_one_line(args, words):
-    assert words in one_error_line(straw(*args, token="x.y.z"))
+    assert words in one_error_line(straw(*args, token=DUMMY))
 
 
 def test_local_auth_problems_name_the_command_options(controllers, tmp_path):
@@ -294,7 +304,7 @@ def test_local_auth_problems_name_the_command_options(controllers, tmp_path):
 
 def test_a_tls_ca_that_cannot_be_read(controllers, tmp_path):
     line = one_error_line(straw(controllers["26.05"].server, "--tls-ca", tmp_path / "none.pem",
-                                "-o", tmp_path, token="x.y.z"))
+                                "-o", tmp_path, token=DUMMY))
     assert "none.pem" in line
 
 
@@ -310,7 +320,7 @@ def test_interrupted_quietly(tmp_path):
         reset = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
                  "os.execv(sys.argv[1], sys.argv[1:])")
         proc = subprocess.Popen([sys.executable, "-c", reset, sys.executable, STRAW, server,
-                                 "-o", str(tmp_path), "--timeout", "60"], env=environment("x.y.z"),
+                                 "-o", str(tmp_path), "--timeout", "60"], env=environment(DUMMY),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 universal_newlines=True)
         connection, _peer = listener.accept()  # straw has sent its request and waits
@@ -369,7 +379,8 @@ def test_informational_options_do_not_import_the_client(args):
     assert not {"_slurm.client", "_slurm.transport", "_slurm.auth", "socket", "ssl",
                 "json"} & imported, sorted(imported)
     if args != ["-l"]:  # the command's own module only
-        assert {m for m in imported if m.startswith("_slurm")} <= {"_slurm", "_slurm.command"}
+        assert {m for m in imported if m.startswith("_slurm")} <= {"_slurm", "_slurm.command",
+                                                                   "_slurm.cli"}
         assert "typing" not in imported, sorted(imported)
     if args == ["-V"]:
         assert "argparse" not in imported
@@ -404,6 +415,6 @@ def test_without_the_library_one_line(tmp_path):
     lonely.parent.mkdir()
     shutil.copy(STRAW, str(lonely))
     proc = subprocess.run([sys.executable, str(lonely), "h", "-o", str(tmp_path)],
-                          env=environment("x.y.z"), stdout=subprocess.PIPE,
+                          env=environment(DUMMY), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert "cannot find the straw.slurm library" in one_error_line(proc)

@@ -3,15 +3,15 @@ error each leave every existing file exactly as it was, leave no temporary file 
 name the file and the cause."""
 import json
 import os
+import shutil
 import subprocess
-import sys
 
 import pytest
 
 from _slurm import files as writer
 from _slurm.errors import SlurmConfigError
 from _slurm.messages import ConfigFile
-from lab import ROOT
+from fixtures.unprivileged import python_for_any_user, readable_library
 
 OLD = {"slurm.conf": b"ClusterName=old\n", "gres.conf": b"# old gres\n"}
 NEW = [ConfigFile("slurm.conf", b"ClusterName=new\n" * 2000, True, False),
@@ -79,7 +79,6 @@ def test_read_only_directory(tmpfs):
 
 def test_permission_denied_for_an_unprivileged_writer():
     import pathlib
-    import shutil
     import tempfile
     top = pathlib.Path(tempfile.mkdtemp(prefix="straw-perm-", dir="/var/tmp"))
     os.chmod(top, 0o755)  # the unprivileged user may look, not write
@@ -93,19 +92,28 @@ def test_permission_denied_for_an_unprivileged_writer():
 
 
 def _unprivileged_write(conf, before):
+    # uid 65534 may not reach the checkout (a clone under /root, mode 0700): it runs a copy.
+    library = readable_library()
+    try:
+        proc = _run_unprivileged(library, conf)
+    finally:
+        shutil.rmtree(library)
+    assert proc.returncode == 3, proc.stdout
+    assert "permission denied" in proc.stdout and str(conf / "slurm.conf") in proc.stdout
+    assert state(conf) == before
+
+
+def _run_unprivileged(library, conf):
     script = ("import sys; sys.path.insert(0, %r)\n"
               "from _slurm import files; from _slurm.messages import ConfigFile\n"
               "from _slurm.errors import SlurmConfigError\n"
               "try:\n"
               "    files.apply(%r, files.plan(%r, [ConfigFile('slurm.conf', b'x', True, False)]))\n"
               "except SlurmConfigError as e:\n"
-              "    print(e); sys.exit(3)\n") % (os.path.join(ROOT, "plugins", "module_utils"), str(conf), str(conf))
-    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                           sys.executable, "-c", script], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True, check=False)
-    assert proc.returncode == 3, proc.stdout
-    assert "permission denied" in proc.stdout and str(conf / "slurm.conf") in proc.stdout
-    assert state(conf) == before
+              "    print(e); sys.exit(3)\n") % (library, str(conf), str(conf))
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           python_for_any_user(), "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, check=False, cwd="/")
 
 
 def test_module_on_a_full_file_system(tmpfs, run_playbook, tmp_path):

@@ -50,7 +50,7 @@ def test_credential(tmp_path):
 
 def test_error_reported_by_munged(tmp_path):
     body = bytes([16, 7]) + b"expired"
-    with pytest.raises(RequestError, match="munged could not encode a credential: expired"):
+    with pytest.raises(RequestError, match="munged refused to encode: expired"):
         encode_with(tmp_path, body)
 
 

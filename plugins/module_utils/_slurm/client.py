@@ -18,11 +18,11 @@ from . import return_codes as rcs
 from .auth.credentials import Credentials
 from .errors import (ClosedError, ControllerError, FetchError, NetworkError, ReplyError,
                      RequestError, SlurmConfigError)
-from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SLURMD, REQUEST_CONFIG,
+from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SACKD, CONFIG_REQUEST_SLURMD, REQUEST_CONFIG,
                        ConfigFile, ConfigReply, RcReply, decode_reply, encode_request,
                        encode_request_body)
 from .transport import DEFAULT_MAX_FRAME, Address, HttpReplyError, exchange, parse_address
-from .versions import PROTO_22_05, best_within_window, probe_order, release_of, version_of
+from .versions import NEWEST, PROTO_22_05, best_within_window, probe_order, release_of, version_of
 
 if TYPE_CHECKING:
     import ssl
@@ -43,12 +43,20 @@ class FetchResult(NamedTuple):
     protocol_version: int
     release: str
     warnings: List[str]
+    address: Optional[Address] = None
+
+
+def seed(versions: Dict[Address, int]) -> None:
+    """Versions remembered elsewhere (known_versions): each is tried first, as if it had
+    worked earlier in this process; one that fails costs one connection, then we negotiate."""
+    for address, version in versions.items():
+        _negotiated.setdefault(address, version)
 
 
 def _attempt(address: Address, version: int, credentials: Credentials, flags: int,
              timeout: float, max_frame: int, send: Exchange,
-             tls: Optional["ssl.SSLContext"]) -> Union[ConfigReply, RcReply]:
-    body = encode_request_body(version, flags)
+             tls: Optional["ssl.SSLContext"], port: int = 0) -> Union[ConfigReply, RcReply]:
+    body = encode_request_body(version, flags, port)
     frame = encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
     reply = decode_reply(send(address, frame, timeout, max_frame, tls),
                          slurmd_set=bool(flags & CONFIG_REQUEST_SLURMD))
@@ -66,44 +74,111 @@ def _controller_error(rc: int, credentials: Credentials) -> ControllerError:
     return ControllerError(rc, "the controller answered %s" % text, hint)
 
 
+def _rejected(outcome: object, version: int) -> bool:
+    """Whether a controller turned this version down (rather than failing otherwise): a
+    silent close, Slurm's HTTP answer, or rc 1007 in its own, other version."""
+    if isinstance(outcome, (ClosedError, HttpReplyError)):
+        return True
+    return (isinstance(outcome, RcReply) and outcome.rc == rcs.AUTHENTICATION_ERROR
+            and outcome.version != version)
+
+
+def _decoded(frame: object, version: int, flags: int) -> object:
+    """A reply frame as ConfigReply or RcReply, or the ReplyError it raises."""
+    if isinstance(frame, Exception):
+        return frame
+    try:
+        reply = decode_reply(frame, slurmd_set=bool(flags & CONFIG_REQUEST_SLURMD))  # type: ignore[arg-type]
+    except ReplyError as error:
+        return error
+    if isinstance(reply, ConfigReply) and reply.version != version:
+        return ReplyError("the controller answered a protocol %d request in protocol %d"
+                          % (version >> 8, reply.version >> 8))
+    return reply
+
+
+def _in_parallel(address: Address, versions: List[int], credentials: Credentials, flags: int,
+                 timeout: float, max_frame: int, tls: Optional["ssl.SSLContext"],
+                 port: int) -> Dict[int, object]:
+    """Every version at once; done as soon as the best answer is known (a config reply at a
+    version above which every attempt was turned down)."""
+    from .probe import exchange_all
+    frames = {}
+    for version in versions:
+        body = encode_request_body(version, flags, port)
+        frames[version] = encode_request(
+            version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
+    decoded: Dict[int, object] = {}
+
+    def settled(outcomes: Dict[int, Union[bytearray, Exception]]) -> bool:
+        for version in versions:  # newest first
+            if version not in outcomes:
+                return False
+            if version not in decoded:
+                decoded[version] = _decoded(outcomes[version], version, flags)
+            if not _rejected(decoded[version], version):
+                return True
+        return True
+
+    outcomes = exchange_all(address, frames, timeout, max_frame, tls, settled)
+    for version in versions:
+        if version in outcomes and version not in decoded:
+            decoded[version] = _decoded(outcomes[version], version, flags)
+    return decoded
+
+
 def negotiate(address: Address, credentials: Credentials, flags: int,
               protocol: Optional[int], timeout: float, max_frame: int = DEFAULT_MAX_FRAME,
-              send: Exchange = exchange, tls: Optional["ssl.SSLContext"] = None) -> ConfigReply:
-    """One controller: find a version it accepts and fetch; raise what it told us."""
-    if protocol is not None:
-        queue = [protocol]
-    else:
-        cached = _negotiated.get(address)
-        queue = probe_order()
-        if cached in queue:
-            queue.remove(cached)
-            queue.insert(0, cached)
-    tried: List[int] = []
+              send: Exchange = exchange, tls: Optional["ssl.SSLContext"] = None,
+              port: int = 0) -> ConfigReply:
+    """One controller: find a version it accepts and fetch; raise what it told us.
+
+    A pinned version is tried alone. Otherwise the version that worked last (in this process
+    or, through known_versions, an earlier one) goes first, else the newest we speak: one
+    connection that already tells us what answered. If it is turned down, every other
+    version goes out at once and the highest accepted wins, in one more round trip.
+    """
+    first = protocol if protocol is not None else _negotiated.get(address, NEWEST)
+    tried: List[int] = [first]
     http = False
     native: Optional[int] = None
-    while queue:
-        version = queue.pop(0)
-        tried.append(version)
-        try:
-            reply = _attempt(address, version, credentials, flags, timeout, max_frame, send, tls)
-        except ClosedError:
-            continue
-        except HttpReplyError:
-            http = True
-            continue
+    outcome: object
+    try:
+        outcome = _attempt(address, first, credentials, flags, timeout, max_frame, send, tls, port)
+    except (ClosedError, HttpReplyError) as error:
+        outcome = error
+    results: Dict[int, object] = {first: outcome}
+    if protocol is None and _rejected(outcome, first):
+        rest = [v for v in probe_order() if v != first]
+        if isinstance(outcome, RcReply):  # 24.11-25.11 told us their version: jump to it
+            best = best_within_window(outcome.version)
+            rest = [best] if best is not None and best != first else rest
+        if send is exchange:
+            results.update(_in_parallel(address, rest, credentials, flags, timeout, max_frame,
+                                        tls, port))
+        else:  # a test's simulated controller: the same candidates, one after the other
+            for version in rest:
+                try:
+                    results[version] = _attempt(address, version, credentials, flags, timeout,
+                                                max_frame, send, tls, port)
+                except (ClosedError, HttpReplyError) as error:
+                    results[version] = error
+                if not _rejected(results[version], version):
+                    break
+        tried = [first] + [v for v in rest if v in results]
+    for version in sorted(results, reverse=True):
+        reply = results[version]
         if isinstance(reply, ConfigReply):
             _negotiated[address] = version
             return reply
-        if reply.rc == rcs.TLS_REQUIRED:
-            raise _controller_error(reply.rc, credentials)
-        if reply.rc == rcs.AUTHENTICATION_ERROR and reply.version != version:
-            # 24.11-25.11 reject a version with rc 1007 in their own version.
+        if isinstance(reply, HttpReplyError):
+            http = True
+        elif isinstance(reply, RcReply) and _rejected(reply, version):
             native = reply.version
-            best = best_within_window(native)
-            if protocol is None and best is not None and best not in tried:
-                queue = [best]
-            continue
-        raise _controller_error(reply.rc, credentials)
+        elif isinstance(reply, RcReply):
+            raise _controller_error(reply.rc, credentials)
+        elif not isinstance(reply, ClosedError) and isinstance(reply, Exception):
+            raise reply
     _negotiated.pop(address, None)
     if native is not None:
         raise ReplyError("no common protocol version: the controller speaks Slurm %s, "
@@ -164,11 +239,13 @@ def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
           request: str = "slurmd", protocol: Optional[str] = "auto", timeout: float = 10.0,
           max_frame: int = DEFAULT_MAX_FRAME, send: Exchange = exchange,
           tls: Optional["ssl.SSLContext"] = None, retries: int = 1,
-          backoff: float = 1.0) -> FetchResult:
+          backoff: float = 1.0, register: Optional[int] = None) -> FetchResult:
     """Fetches the configuration from the first controller of servers that serves it.
 
     retries is the number of passes over the list; between passes we wait backoff seconds,
-    doubling each time. The error names every server tried and why each failed.
+    doubling each time. register (a port, 0 for the controller's SlurmdPort) also registers
+    this host for pushes after a reconfigure, as sackd does (Slurm 23.11+; older
+    controllers ignore it). The error names every server tried and why each failed.
     """
     if request not in REQUEST_SETS:
         raise RequestError("unknown request set %r: use slurmd or client" % request)
@@ -179,6 +256,8 @@ def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
     if retries < 1:
         raise RequestError("retries must be at least 1")
     pinned = None if protocol in (None, "", "auto") else version_of(str(protocol))
+    credentials.refresh()
+    flags = REQUEST_SETS[request] | (CONFIG_REQUEST_SACKD if register is not None else 0)
     addresses = [s if isinstance(s, Address) else parse_address(s) for s in servers]
     attempts: List[Tuple[str, SlurmConfigError]] = []
     for attempt in range(retries):
@@ -186,13 +265,13 @@ def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
             time.sleep(backoff * (2 ** (attempt - 1)))
         for address in addresses:
             try:
-                reply = negotiate(address, credentials, REQUEST_SETS[request], pinned, timeout,
-                                  max_frame, send, tls)
+                reply = negotiate(address, credentials, flags, pinned, timeout, max_frame, send,
+                                  tls, register or 0)
             except SlurmConfigError as error:
                 attempts.append((str(address), error))
                 if isinstance(error, RequestError) or not _retryable(error):
                     raise FetchError(attempts) from None
                 continue
             return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
-                               release_of(reply.version), _missing_includes(reply))
+                               release_of(reply.version), _missing_includes(reply), address)
     raise FetchError(attempts)

@@ -43,6 +43,11 @@ class ReplyError(SlurmConfigError):
     """The peer's side: the reply is malformed, unexpected or hostile."""
 
 
+class NotSlurmError(ReplyError):
+    """What answered is not slurmctld (an SSH, web or TLS server, binary noise): the message
+    names it, and no other protocol version can do better, so negotiation stops here."""
+
+
 class ControllerError(ReplyError):
     """The controller answered RESPONSE_SLURM_RC with a non-zero return code."""
 
@@ -65,13 +70,18 @@ class FetchError(SlurmConfigError):
     def __init__(self, attempts: List[Tuple[str, SlurmConfigError]]) -> None:
         self.attempts = attempts
         if len(attempts) == 1:
-            server, error = attempts[0]
-            message = "%s: %s" % (server, error)
+            message = _named(*attempts[0])
         else:
             message = "no controller answered: " + "; ".join(
-                "%s: %s" % (server, error) for server, error in attempts)
+                _named(server, error) for server, error in attempts)
         super().__init__(message)
 
     @property
     def last(self) -> Optional[SlurmConfigError]:
         return self.attempts[-1][1] if self.attempts else None
+
+
+def _named(server: str, error: SlurmConfigError) -> str:
+    """server: error, unless the error already starts by naming the server."""
+    text = str(error)
+    return text if text.startswith(server + " ") else "%s: %s" % (server, text)

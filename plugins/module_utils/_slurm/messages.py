@@ -22,6 +22,10 @@ RESPONSE_SLURM_RC_MSG = 8002
 # config_request_flags: the client set (any authenticated user) or the slurmd set.
 CONFIG_REQUEST_CLIENT = 0
 CONFIG_REQUEST_SLURMD = 1
+CONFIG_REQUEST_SACKD = 2  # 23.11+: also register for pushes, as sackd does
+
+#: 23.11+: the controller pushes the client set to registered clients after a reconfigure.
+REQUEST_RECONFIGURE_SACKD = 1006
 
 
 AUTH_NONE = 100
@@ -68,11 +72,12 @@ class RcReply(NamedTuple):
 Reply = Union[ConfigReply, RcReply]
 
 
-def encode_request_body(version: int, flags: int) -> bytes:
-    """Q1 (u32 flags) before 25.05, Q2 (u32 flags, u16 port) from 25.05 on."""
+def encode_request_body(version: int, flags: int, port: int = 0) -> bytes:
+    """Q1 (u32 flags) before 25.05, Q2 (u32 flags, u16 port) from 25.05 on. port is where
+    a registrant (flags with CONFIG_REQUEST_SACKD) takes pushes; 0 means SlurmdPort."""
     body = u32(flags)
     if version >= PROTO_25_05:
-        body += u16(0)  # port for reconfigure pushes: unused, we never register
+        body += u16(port)
     return body
 
 
@@ -157,6 +162,53 @@ def _decode_list(reader: Reader, version: int) -> ConfigReply:
              for exists, execute, raw, view in entries]
     spool_dir = _text(reader.packstr("slurmd_spooldir"), "slurmd_spooldir")
     return ConfigReply(version, files, spool_dir)
+
+
+# What slurmctld sends to slurmd on SlurmdPort: a watcher listening there on a node sees them.
+_SLURMD_TYPES = (1001, 1003, 1004)  # REQUEST_RECONFIGURE and ..._WITH_CONFIG, REQUEST_SHUTDOWN
+_FOR_SLURMD = ", meant for slurmd: this host is a node of the cluster; give --listen-port"
+
+
+class Push(NamedTuple):
+    """A REQUEST_RECONFIGURE_SACKD frame, decoded but not yet trusted."""
+    version: int
+    auth_plugin: int
+    credential: Optional[bytes]  # the auth section's token (munge or slurm); None for others
+    body: bytes  # what the credential's payload hash covers: a RESPONSE_CONFIG body
+
+
+def decode_push(frame: Buffer) -> Push:
+    """A pushed frame's header and auth section. Its body is read (push_files) only once
+    auth/ has checked the credential: nobody's bytes are believed before that."""
+    reader = Reader(frame)
+    header = decode_header(reader)
+    if header.msg_type != REQUEST_RECONFIGURE_SACKD:
+        raise ReplyError("not a configuration push: message type %d (expected %d)%s"
+                         % (header.msg_type, REQUEST_RECONFIGURE_SACKD,
+                            _FOR_SLURMD if header.msg_type in _SLURMD_TYPES else ""))
+    if header.version < PROTO_23_11:
+        raise ReplyError("a push in protocol %d: pushes exist from Slurm 23.11 (protocol 40)"
+                         % (header.version >> 8))
+    if header.flags & FLAG_NO_AUTH_CRED:
+        raise ReplyError("a push without credential")
+    plugin = reader.u32("auth plugin id")
+    if plugin not in (AUTH_MUNGE, AUTH_SLURM):
+        raise ReplyError("a push signed with auth plugin %d (only munge and slurm prove "
+                         "who sent it)" % plugin)
+    credential = reader.packstr("auth credential")
+    if header.body_length != reader.remaining:
+        raise ReplyError("a push whose header announces a %d-byte body, %d bytes follow"
+                         % (header.body_length, reader.remaining))
+    return Push(header.version, plugin, credential, bytes(memoryview(frame)[reader.position:]))
+
+
+def push_files(push: Push) -> ConfigReply:
+    """The client set a verified push carries."""
+    header = Header(push.version, 0, RESPONSE_CONFIG, len(push.body))
+    config = decode_body(header, Reader(push.body, "push body"), slurmd_set=False)
+    if not isinstance(config, ConfigReply):
+        raise ReplyError("a push whose body is not a configuration")
+    return config
 
 
 def decode_reply(frame: Buffer, slurmd_set: bool = True) -> Reply:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import socket
 import struct
 import time
-from typing import TYPE_CHECKING, NamedTuple, Optional
+from typing import TYPE_CHECKING, Dict, NamedTuple, Optional
 
-from .errors import ClosedError, NetworkError, ReplyError
+from .errors import ClosedError, NetworkError, NotSlurmError, ReplyError, SlurmConfigError
 
 if TYPE_CHECKING:  # ssl costs milliseconds to import; only TLS users pay for it
     import ssl
@@ -105,16 +105,18 @@ def exchange(address: Address, frame: bytes, timeout: float,
              tls: Optional["ssl.SSLContext"] = None) -> bytearray:
     """Sends frame, returns the reply frame without its length prefix.
 
-    Raises ClosedError when the peer closes without a byte, HttpReplyError when it answers
-    HTTP, ReplyError for an oversized or truncated frame, NetworkError otherwise.
+    Raises ClosedError when the peer closes without a byte, HttpReplyError when slurmctld
+    answers HTTP, NotSlurmError when what answered is not slurmctld (an SSH, web or TLS
+    server, binary noise), ReplyError for an oversized or truncated frame, NetworkError
+    otherwise.
     """
     deadline = Deadline(timeout)
     sock = connect(address, deadline)
+    got = 0
     try:
         try:
             if tls is not None:
-                sock.settimeout(deadline.left())
-                sock = tls.wrap_socket(sock, server_hostname=address.host)
+                sock = _handshake(sock, tls, address, deadline)
             sock.settimeout(deadline.left())
             sock.sendall(frame)
             # One read usually brings the length prefix and, for a small configuration, the
@@ -127,11 +129,14 @@ def exchange(address: Address, frame: bytes, timeout: float,
                 got += _recv_into(sock, memoryview(first)[got:4], deadline)
                 if got < 4:
                     raise ReplyError("truncated reply: %d of 4 length bytes" % got)
-            if first[:4] == _HTTP:
-                line = bytes(first[:got]).split(b"\r\n")[0]
-                raise HttpReplyError("the controller answered HTTP: %s"
-                                     % line[:80].decode("ascii", "replace"))
             (length,) = struct.unpack_from(">I", first)
+            if first[:4] == _HTTP:
+                _http(address, sock, bytes(first[:got]), deadline)
+            if length > max_frame or got - 4 < length:
+                # Who answered is judged from the first bytes, before waiting for more.
+                _check_peer(address, bytes(first[:got]), "its reply of %d bytes exceeds the "
+                            "%d-byte limit" % (length, max_frame) if length > max_frame
+                            else "its length prefix announces %d bytes" % length)
             if length > max_frame:
                 raise ReplyError("reply of %d bytes exceeds the %d-byte limit"
                                  % (length, max_frame))
@@ -147,10 +152,117 @@ def exchange(address: Address, frame: bytes, timeout: float,
         except socket.timeout:
             raise NetworkError("no complete reply within %gs" % timeout) from None
         except ConnectionResetError:
+            if not got and tls is None:
+                _check_for_tls(address, deadline)
             raise ClosedError("the controller reset the connection without replying") from None
         except OSError as exc:
             if type(exc).__module__ == "ssl":
                 raise NetworkError("TLS failed: %s" % (getattr(exc, "reason", None) or exc)) from None
             raise NetworkError("connection failed: %s" % (exc.strerror or exc)) from None
+    finally:
+        sock.close()
+
+
+_WRONG_PORT = "check the host and port; slurmctld listens on SlurmctldPort, 6817 by default"
+_HTTP_HEAD_LIMIT = 8 << 10
+_HTTP_HEAD_WAIT = 1.0
+#: Whether a peer that reset a plaintext request speaks TLS: checked once per peer, with
+#: one extra connection, and remembered.
+_speaks_tls: Dict[Address, bool] = {}
+
+
+def _not_slurm(address: Address, what: str, symptom: Optional[str] = None) -> NotSlurmError:
+    from . import peer
+    if what == peer.TLS:
+        return NotSlurmError("%s is %s" % (address, what))
+    if symptom and what.startswith("not a Slurm controller"):
+        what += "; read as Slurm, " + symptom
+    elif "not " not in what:
+        what += ", not slurmctld"
+    return NotSlurmError("%s is %s" % (address, what), _WRONG_PORT)
+
+
+def _check_peer(address: Address, data: bytes, symptom: str) -> None:
+    """Raises NotSlurmError when the first bytes show that something else answered."""
+    from . import peer
+    what = peer.describe(data)
+    if what is not None:
+        raise _not_slurm(address, what, symptom)
+
+
+def _http(address: Address, sock: socket.socket, data: bytes, deadline: Deadline) -> None:
+    """An HTTP answer: slurmctld's own (HttpReplyError, negotiation goes on) or a web
+    server's (NotSlurmError). Its header is read to its end, briefly: both close after it."""
+    from . import peer
+    end = time.monotonic() + min(_HTTP_HEAD_WAIT, deadline.left())
+    try:
+        while b"\r\n\r\n" not in data and len(data) < _HTTP_HEAD_LIMIT:
+            sock.settimeout(max(end - time.monotonic(), 0.001))
+            chunk = sock.recv(_HTTP_HEAD_LIMIT - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass  # judge by what came
+    what = peer.describe(data)
+    if what is not None:
+        raise _not_slurm(address, what)
+    line = data.split(b"\r\n")[0]
+    raise HttpReplyError("the controller answered HTTP: %s" % line[:80].decode("ascii", "replace"))
+
+
+def _check_for_tls(address: Address, deadline: Deadline) -> None:
+    """A reset before any byte: slurmctld reads a whole request before it answers or closes,
+    while a TLS server drops a plaintext one unread after five bytes. One TLS handshake on a
+    second connection tells them apart; raises NotSlurmError for a TLS server."""
+    if address not in _speaks_tls:
+        _speaks_tls[address] = False
+        try:
+            sock = connect(address, deadline)
+        except SlurmConfigError:
+            return
+        try:
+            sock.settimeout(deadline.left())
+            from .tls import speaks_tls
+            _speaks_tls[address] = speaks_tls(sock, address.host)
+        except OSError:
+            return
+        finally:
+            sock.close()
+    if _speaks_tls[address]:
+        from .peer import TLS
+        raise _not_slurm(address, TLS)
+
+
+def _handshake(sock: socket.socket, context: "ssl.SSLContext", address: Address,
+               deadline: Deadline) -> socket.socket:
+    """The TLS handshake; a failure names its cause (no TLS there, the wrong CA file)."""
+    sock.settimeout(deadline.left())
+    try:
+        return context.wrap_socket(sock, server_hostname=address.host)
+    except socket.timeout:
+        raise NetworkError("no TLS handshake within %gs" % deadline.seconds,
+                           "does the controller speak TLS? (TLSType=tls/s2n)") from None
+    except OSError as exc:
+        import ssl
+        from .tls import handshake_error
+        certificate = None
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            certificate = _certificate(address, deadline)
+        raise handshake_error(exc, context, address.host, certificate) from None
+
+
+def _certificate(address: Address, deadline: Deadline) -> Optional[bytes]:
+    """The peer's certificate, from a second handshake that verifies nothing."""
+    try:
+        sock = connect(address, deadline)
+    except SlurmConfigError:
+        return None
+    try:
+        sock.settimeout(deadline.left())
+        from .tls import peer_certificate
+        return peer_certificate(sock, address.host)
+    except OSError:
+        return None
     finally:
         sock.close()

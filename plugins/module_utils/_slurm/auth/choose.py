@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 from ..errors import RequestError
-from .credentials import Credentials, JwtCredentials, MungeCredentials, SlurmCredentials
-from .jwt import mint_token, token_from_environment
+from .credentials import (Credentials, JwtCredentials, MungeCredentials, MungeKeyCredentials,
+                          SlurmCredentials)
+from .jwt import PRIVILEGED_USERS, check_token, token_from_environment
 
 AUTH_TYPES = ("munge", "jwt", "slurm")
 
@@ -19,21 +20,41 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
                     jwt_user: str = "slurm", jwt_lifetime: int = 300,
                     slurm_key: Optional[str] = None, slurm_jwks: Optional[str] = None,
                     slurm_kid: Optional[str] = None, sack_socket: Optional[str] = None,
-                    timeout: float = 5.0) -> Credentials:
+                    timeout: float = 5.0, munge_key: Optional[str] = None,
+                    jwt_token_file: Optional[str] = None, slurmd_set: bool = True,
+                    warnings: Optional[List[str]] = None) -> Credentials:
+    """Credentials for auth, checked as far as we can before anything is sent: a token that
+    is no JWT or has expired, an unusable key, are refused here (RequestError); what the
+    controller may still refuse (a token for a user without the slurmd set, say) is added
+    to warnings when given."""
+    notes: List[str] = [] if warnings is None else warnings
     if auth == "munge":
+        if munge_key and munge_socket:
+            raise RequestError("give either munge_key_path or munge_socket, not both")
+        if munge_key:
+            return MungeKeyCredentials(munge_key)
         return MungeCredentials(munge_socket, timeout)
     if auth == "jwt":
-        if jwt_token and jwt_key:
-            raise RequestError("give either jwt_token or jwt_key, not both")
+        if sum(1 for given in (jwt_token, jwt_key, jwt_token_file) if given) > 1:
+            raise RequestError("give one of jwt_token, jwt_token_file or jwt_key")
         if jwt_key:
-            return JwtCredentials(mint_token(jwt_key, jwt_user, jwt_lifetime))
+            if slurmd_set and jwt_user not in PRIVILEGED_USERS:
+                notes.append("jwt_user %s: the controller answers rc 2010 to a request for the "
+                             "slurmd file set unless %s is SlurmUser" % (jwt_user, jwt_user))
+            return JwtCredentials(key_path=jwt_key, user=jwt_user, lifetime=jwt_lifetime)
+        if jwt_token_file:
+            credentials = JwtCredentials(token_file=jwt_token_file, slurmd_set=slurmd_set)
+            notes.extend(credentials.warnings)
+            return credentials
         token = jwt_token or token_from_environment()
         if not token:
             raise RequestError("auth jwt needs a token: set jwt_token, SLURM_JWT, or jwt_key "
                                "(the cluster's jwt_hs256.key) to mint one")
+        notes.extend(check_token(token, slurmd_set))
         return JwtCredentials(token.strip())
     if auth == "slurm":
         from .slurm import SlurmKey
         key = None if sack_socket else SlurmKey.load(slurm_key, slurm_jwks, slurm_kid)
+        notes.extend(key.warnings if key is not None else [])
         return SlurmCredentials(key, sack_socket, timeout)
     raise RequestError("unknown auth type %r: use one of %s" % (auth, ", ".join(AUTH_TYPES)))

@@ -12,11 +12,12 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import stat
 import struct
 import time
 from typing import Optional, Sequence
 
-from ..errors import RequestError
+from ..errors import ReplyError, RequestError
 
 DEFAULT_SOCKETS = ("/run/munge/munge.socket.2", "/var/run/munge/munge.socket.2")
 
@@ -42,8 +43,14 @@ def find_socket(path: Optional[str] = None) -> str:
     """The munged socket to use: the given one, or the first default that exists."""
     candidates: Sequence[str] = (path,) if path else DEFAULT_SOCKETS
     for candidate in candidates:
-        if os.path.exists(candidate):
-            return candidate
+        try:
+            mode = os.stat(candidate).st_mode
+        except OSError:
+            continue
+        if not stat.S_ISSOCK(mode):
+            raise RequestError("%s is not a socket, so not munged's" % candidate,
+                               "set munge_socket to the socket munged listens on")
+        return candidate
     raise RequestError("munged socket not found at %s" % " or ".join(candidates),
                        "is munged running on this host? set munge_socket if it listens elsewhere")
 
@@ -83,7 +90,7 @@ def _credential(reply: bytes, path: str) -> bytes:
     error_num, error_len = reply[0], reply[1]
     if error_num:
         text = reply[2:2 + error_len].rstrip(b"\0").decode("utf-8", "replace")
-        raise RequestError("munged could not encode a credential: %s"
+        raise RequestError("munged refused to encode: %s"
                            % (text or _ERRORS.get(error_num, "error %d" % error_num)))
     offset = 2 + error_len
     (data_len,) = struct.unpack_from(">I", reply, offset)
@@ -107,8 +114,72 @@ def encode(payload: bytes, path: Optional[str] = None, timeout: float = 5.0,
                 if isinstance(exc, socket.timeout):
                     raise RequestError("munged at %s did not answer within %gs"
                                        % (socket_path, timeout)) from None
+                if exc.errno == errno.ECONNREFUSED:
+                    raise RequestError("munged is not running: the socket %s refuses connections"
+                                       % socket_path, "start munged (systemctl start munge), "
+                                       "or set munge_socket to where it listens") from None
                 raise RequestError("cannot talk to munged at %s: %s"
                                    % (socket_path, exc.strerror or exc)) from None
             time.sleep(delay)
             delay *= 2
     raise RequestError("cannot talk to munged at %s" % socket_path)  # not reached
+
+
+_DEC_REQ = 4
+_DEC_RSP = 5
+
+
+class CredentialRefused(ReplyError):
+    """munged decoded the credential and found it bad (invalid, expired, replayed...)."""
+
+
+def _decode_reply(reply: bytes, path: str) -> "tuple[int, int, bytes]":
+    """(uid, encode time, payload) from a DEC_RSP body."""
+    try:
+        error_num, error_len = reply[0], reply[1]
+        if error_num:
+            text = reply[2:2 + error_len].rstrip(b"\0").decode("utf-8", "replace")
+            raise CredentialRefused(text or _ERRORS.get(error_num, "error %d" % error_num))
+        offset = 2 + error_len + 3  # cipher, mac, zip
+        offset += 1 + reply[offset]  # realm
+        offset += 4  # ttl
+        offset += 1 + reply[offset]  # origin address
+        encode_time, _decode_time, uid, _gid, _auth_uid, _auth_gid, length = struct.unpack_from(
+            ">IIIIIII", reply, offset)
+        offset += 28
+    except (IndexError, struct.error):
+        raise RequestError("munged at %s sent a truncated reply" % path) from None
+    if offset + length > len(reply):
+        raise RequestError("munged at %s sent a truncated reply" % path)
+    return uid, encode_time, reply[offset:offset + length]
+
+
+def decode(credential: bytes, path: str, as_uid: int, timeout: float = 5.0) -> "tuple[int, int, bytes]":
+    """Asks munged to decode credential as uid as_uid (a credential restricted to SlurmUser
+    is decoded only for SlurmUser: root must ask as that uid, which the kernel tells munged
+    at connect). Returns (uid that made it, encode time, payload); munged has checked the
+    MAC, the lifetime and that it never decoded this credential before."""
+    data = credential.rstrip(b"\0") + b"\0"
+    body = struct.pack(">I", len(data)) + data
+    request = _HEADER.pack(_MAGIC, _VERSION, _DEC_REQ, 0, len(body)) + body
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    switched = os.geteuid() == 0 and as_uid != 0
+    try:
+        sock.settimeout(timeout)
+        if switched:
+            os.seteuid(as_uid)  # only for connect(): SO_PEERCRED records the effective uid
+        try:
+            sock.connect(path)
+        finally:
+            if switched:
+                os.seteuid(0)
+        sock.sendall(request)
+        magic, version, kind, _retry, length = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
+        if magic != _MAGIC or version != _VERSION or kind != _DEC_RSP or length > _MAX_REPLY:
+            raise RequestError("unexpected reply from munged at %s" % path)
+        reply = _recv_exact(sock, length)
+    except OSError as exc:
+        raise RequestError("cannot talk to munged at %s: %s" % (path, exc.strerror or exc)) from None
+    finally:
+        sock.close()
+    return _decode_reply(reply, path)

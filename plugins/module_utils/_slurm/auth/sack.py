@@ -6,6 +6,7 @@ token for the calling process, identified by the kernel. Used when we hold no ke
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
@@ -32,6 +33,9 @@ def find_socket(path: Optional[str] = None) -> Optional[str]:
     for candidate in candidates:
         if os.path.exists(candidate):
             return candidate
+    if path:
+        raise RequestError("the sack socket %s does not exist" % path,
+                           "is sackd or slurmd running on this host?")
     return None
 
 
@@ -52,6 +56,9 @@ def create_token(path: str, payload: bytes, version: int, timeout: float = 5.0) 
             if len(reply) > _MAX_TOKEN:
                 raise RequestError("the sack socket %s sent an oversized reply" % path)
     except OSError as exc:
+        if exc.errno == errno.ECONNREFUSED:
+            raise RequestError("nothing listens on the sack socket %s: it refuses connections"
+                               % path, "start sackd or slurmd, or give slurm_key") from None
         raise RequestError("cannot get a token from the sack socket %s: %s"
                            % (path, exc.strerror or exc)) from None
     finally:

@@ -15,7 +15,7 @@ import json
 import os
 import socket
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import RequestError
 from .jwt import hs256, read_key
@@ -24,6 +24,9 @@ TOKEN_LIFETIME = 60
 RUID_ANY = 4294967295
 DEFAULT_KEY = "/etc/slurm/slurm.key"
 DEFAULT_JWKS = "/etc/slurm/slurm.jwks"
+#: Slurm refuses a slurm.jwks key shorter than this ("key lacks sufficient entropy"); it
+#: takes a slurm.key of any length, but one this short is rather a wrong or truncated file.
+MIN_KEY_BYTES = 16
 
 
 def _b64(value: str) -> bytes:
@@ -46,7 +49,9 @@ def jwks_key(path: str, kid: Optional[str] = None) -> Tuple[bytes, Optional[str]
     if kid is not None:
         chosen = [k for k in keys if k.get("kid") == kid]
         if not chosen:
-            raise RequestError("%s has no HS256 key with kid %r" % (path, kid))
+            kids = sorted(str(k.get("kid")) for k in keys if k.get("kid") is not None)
+            raise RequestError("%s has no HS256 key with kid %r; its kids: %s"
+                               % (path, kid, ", ".join(repr(k) for k in kids) or "none"))
     else:
         chosen = [k for k in keys if k.get("use") == "default"] or (keys if len(keys) == 1 else [])
         if not chosen:
@@ -57,8 +62,9 @@ def jwks_key(path: str, kid: Optional[str] = None) -> Tuple[bytes, Optional[str]
     if isinstance(expires, (int, float)) and expires < time.time():
         raise RequestError("the key %r in %s has expired" % (key.get("kid"), path))
     material = _b64(str(key.get("k", "")))
-    if len(material) < 16:
-        raise RequestError("the key %r in %s is shorter than 16 bytes" % (key.get("kid"), path))
+    if len(material) < MIN_KEY_BYTES:
+        raise RequestError("the key %r in %s is %d bytes: Slurm refuses keys shorter than %d "
+                           "bytes" % (key.get("kid"), path, len(material), MIN_KEY_BYTES))
     return material, key.get("kid")
 
 
@@ -82,6 +88,8 @@ class SlurmKey:
     def __init__(self, key: bytes, kid: Optional[str] = None) -> None:
         self._key = key
         self.kid = kid
+        #: What may make the controller refuse tokens signed with this key.
+        self.warnings: List[str] = []
 
     def __repr__(self) -> str:
         return "SlurmKey(<hidden>, kid=%r)" % self.kid
@@ -95,15 +103,39 @@ class SlurmKey:
         if jwks_path:
             return cls(*jwks_key(jwks_path, kid))
         if key_path:
-            return cls(read_key(key_path, "slurm.key"))
+            return cls.from_file(key_path)
         jwks = os.environ.get("SLURM_SACK_JWKS") or DEFAULT_JWKS
         if os.access(jwks, os.R_OK):
             return cls(*jwks_key(jwks, kid))
         key = os.environ.get("SLURM_SACK_KEY") or DEFAULT_KEY
         if os.access(key, os.R_OK):
-            return cls(read_key(key, "slurm.key"))
+            return cls.from_file(key)
         return None
+
+    @classmethod
+    def from_file(cls, path: str) -> "SlurmKey":
+        """slurm.key's bytes, all of them, as Slurm takes them."""
+        key = cls(read_key(path, "slurm.key"))
+        if len(key._key) < MIN_KEY_BYTES:
+            key.warnings.append("the slurm.key %s is only %d bytes (Slurm's documentation "
+                                "suggests 1024 random bytes): is it the cluster's key? The "
+                                "controller accepts tokens only if its own slurm.key is these "
+                                "same bytes" % (path, len(key._key)))
+        return key
 
     def token(self, version: int, payload: bytes) -> str:
         headers = {"kid": self.kid} if self.kid else None
         return hs256(claims(version, payload), self._key, headers)
+
+    def verify(self, token: str) -> "Optional[Dict[str, Any]]":
+        """The claims of a token this key signed (a controller's push), else None."""
+        from .verify import hs256_claims
+        header_kid = None
+        try:
+            header = json.loads(base64.urlsafe_b64decode(token.split(".", 1)[0] + "==="))
+            header_kid = header.get("kid") if isinstance(header, dict) else None
+        except (ValueError, IndexError):
+            return None
+        if self.kid is not None and header_kid not in (None, self.kid):
+            return None
+        return hs256_claims(token, self._key)

@@ -1,0 +1,375 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""straw --watch: keep a directory current after `scontrol reconfigure`, as sackd does.
+
+After the first fetch the watcher registers with the controller the way sackd does
+(REQUEST_CONFIG with CONFIG_REQUEST_SACKD and, from 25.05, the port), listens for its
+REQUEST_RECONFIGURE_SACKD pushes, and polls as a safety net (the only way before 23.11).
+
+* A push whose credential proves SlurmUser made it, freshly, for these bytes (auth/verify)
+  is written at once with no connection to the controller. A push that cannot be proved is
+  a hint: fetch again over the authenticated path, after a random delay (every watcher hears
+  the hint at the same moment) and at most once per HINT_INTERVAL however often it rings.
+* A push carries the client set: a watcher of the slurmd set fetches on a push instead of
+  writing it, and a push never removes files.
+* Only files whose bytes or mode changed are written (atomically); --on-change runs once per
+  applied change. A failing controller keeps the last good files, with backoff, said once.
+* SIGTERM/SIGINT end it (exit 0) between steps, so no temporary file is left; SIGHUP fetches.
+
+One line per event on standard error, for the journal.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import sys
+import time
+
+from .errors import ReplyError, SlurmConfigError
+from .versions import PROTO_23_11, PROTO_25_05
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, List, Optional
+
+    from .auth.verify import PushVerifier
+    from .client import FetchResult
+    from .listen import Frame, Listener  # noqa: F401
+
+DEFAULT_SLURMD_PORT = 6818
+POLL_WITH_PUSHES = 300.0
+POLL_WITHOUT_PUSHES = 60.0
+HINT_DELAY = 5.0
+HINT_INTERVAL = 5.0
+BACKOFF_FIRST, BACKOFF_MAX = 5.0, 300.0
+JITTER = 0.1
+
+
+def log(message: str) -> None:
+    sys.stderr.write("straw: %s\n" % message)
+    sys.stderr.flush()
+
+
+def conf_value(content: "Optional[bytes]", key: str) -> "Optional[str]":
+    """The value of key in a slurm.conf (keys in any case; the last one wins, as in Slurm)."""
+    found = None
+    wanted = key.lower().encode("ascii") + b"="
+    for line in (content or b"").splitlines():
+        for word in line.split(b"#", 1)[0].split():
+            if word.lower().startswith(wanted):
+                found = word[len(wanted):].decode("utf-8", "replace")
+    return found
+
+
+def slurm_conf(result: "FetchResult") -> "Optional[bytes]":
+    for file in result.files:
+        if file.name == "slurm.conf" and file.content is not None:
+            return bytes(file.content)
+    return None
+
+
+def user_id(name: str) -> "Optional[int]":
+    if name.isdigit():
+        return int(name)
+    import pwd
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
+class Watcher:
+    """The loop: one listener, one wakeup pipe for signals, timers for polls and hints."""
+
+    def __init__(self, session: "Any") -> None:
+        self.session = session
+        self.args = session.args
+        self.listener = None  # type: Optional[Listener]
+        self.verifier = None  # type: Optional[PushVerifier]
+        self.stop = False
+        self.ready = False
+        self.fetch_now = False
+        self.next_poll = 0.0
+        self.hint_at = None  # type: Optional[float]
+        self.last_hint_fetch = -HINT_INTERVAL
+        self.fetched_at = 0.0
+        self.failing = False
+        self.backoff = BACKOFF_FIRST
+        self.port = 0
+        self.version = 0
+        self.interval = self.args.interval
+        self.hint_delay = HINT_DELAY if self.args.hint_delay is None else self.args.hint_delay
+        self.children = []  # type: List[Any]
+        self.wake_read, self.wake_write = socket.socketpair()
+
+    # --- signals -----------------------------------------------------------------------
+
+    def _signals(self) -> None:
+        for sock in (self.wake_read, self.wake_write):
+            sock.setblocking(False)
+        signal.set_wakeup_fd(self.wake_write.fileno())
+
+        def ending(_number: int, _frame: object) -> None:
+            self.stop = True
+
+        def hangup(_number: int, _frame: object) -> None:
+            self.fetch_now = True
+
+        signal.signal(signal.SIGTERM, ending)
+        signal.signal(signal.SIGINT, ending)
+        signal.signal(signal.SIGHUP, hangup)
+
+    def _drain(self) -> None:
+        try:
+            while self.wake_read.recv(512):
+                pass
+        except OSError:
+            pass
+
+    # --- fetching and writing ----------------------------------------------------------
+
+    def _fetch(self, why: str) -> "Optional[FetchResult]":
+        """One fetch (registering when pushes can reach us); None when it failed."""
+        register = self.port if self.listener is not None else None
+        try:
+            result = self.session.fetch(register=register)  # type: FetchResult
+        except SlurmConfigError as error:
+            if not self.failing:
+                log("cannot fetch (%s): %s; keeping the last good files, retrying in %ds"
+                    % (why, error, self.backoff))
+            self.failing = True
+            self.next_poll = time.monotonic() + self.backoff
+            self.backoff = min(self.backoff * 2, max(BACKOFF_MAX, self.interval or 0))
+            return None
+        self.fetched_at = time.time()
+        if self.failing:
+            log("%s answers again (Slurm %s)" % (result.controller, result.release))
+        self.failing = False
+        self.backoff = BACKOFF_FIRST
+        self.version = result.protocol_version
+        return result
+
+    def _apply(self, result: "FetchResult", why: str, prune: bool) -> "List[str]":
+        try:
+            changed = self.session.write(result, prune)  # type: List[str]
+        except SlurmConfigError as error:
+            log("cannot write %s (%s): %s; the old files stay" % (self.args.output_dir, why, error))
+            return []
+        if changed:
+            log("%s: wrote %s" % (why, ", ".join(changed)))
+            self._on_change(changed)
+        return changed
+
+    def _on_change(self, changed: "List[str]") -> None:
+        command = self.args.on_change
+        if not command:
+            return
+        import subprocess
+        environment = dict(os.environ, STRAW_CHANGED=" ".join(changed),
+                           STRAW_DIR=os.path.abspath(self.args.output_dir))
+        try:
+            self.children.append(subprocess.Popen(["/bin/sh", "-c", command], env=environment,
+                                                  stdin=subprocess.DEVNULL))
+        except OSError as error:
+            log("cannot run --on-change: %s" % (error.strerror or error))
+
+    def _reap(self) -> None:
+        for child in list(self.children):
+            status = child.poll()
+            if status is not None:
+                self.children.remove(child)
+                if status:
+                    log("--on-change exited with status %d" % status)
+
+    def _schedule_poll(self) -> None:
+        interval = self.interval or (POLL_WITH_PUSHES if self.listener else POLL_WITHOUT_PUSHES)
+        self.next_poll = time.monotonic() + interval * random.uniform(1 - JITTER, 1 + JITTER)
+
+    def poll(self, why: str) -> None:
+        result = self._fetch(why)
+        if result is None:
+            return
+        self._apply(result, why, self.args.prune)
+        if not self.ready:  # the first fetch that worked: now we know the controller
+            self.ready = True
+            self._setup_pushes(result)
+        self._schedule_poll()
+
+    # --- pushes --------------------------------------------------------------------------
+
+    def _setup_pushes(self, first: "FetchResult") -> None:
+        """Listens and registers when this controller pushes; says plainly when it cannot."""
+        conf = slurm_conf(first)
+        if first.protocol_version < PROTO_23_11:
+            log("%s runs Slurm %s, which pushes nothing before 23.11: polling every %gs"
+                % (first.controller, first.release, self.interval or POLL_WITHOUT_PUSHES))
+            return
+        if self.args.tls_ca and not self.args.listen_cert:
+            log("pushes on a TLS cluster need a listener certificate (--listen-cert and "
+                "--listen-key, as sackd_cert_file): polling only, every %gs"
+                % (self.interval or POLL_WITHOUT_PUSHES))
+            return
+        slurmd_port = int(conf_value(conf, "SlurmdPort") or DEFAULT_SLURMD_PORT)
+        self.port = self.args.listen_port or slurmd_port
+        if self.port != slurmd_port and first.protocol_version < PROTO_25_05:
+            log("warning: Slurm %s pushes to SlurmdPort (%d), not to --listen-port %d"
+                % (first.release, slurmd_port, self.port))
+        tls = None
+        if self.args.listen_cert:
+            from .tls import server_context
+            tls = server_context(self.args.listen_cert, self.args.listen_key, self.args.tls_ca)
+        from .listen import Listener
+        try:
+            self.listener = Listener(self.args.listen_address or "", self.port, tls=tls)
+        except SlurmConfigError as error:
+            log("cannot listen for pushes: %s; polling only, every %gs"
+                % (error, self.interval or POLL_WITHOUT_PUSHES))
+            return
+        self.verifier = self._verifier(conf)
+        result = self._fetch("registration")
+        if result is None:
+            return
+        log("registered with %s (Slurm %s) for pushes to port %d%s"
+            % (result.controller, result.release, self.port,
+               "" if self.verifier else "; they cannot be verified here, so each is a hint "
+               "to fetch again"))
+        self._apply(result, "registration", self.args.prune)
+
+    def _verifier(self, conf: "Optional[bytes]") -> "Optional[PushVerifier]":
+        """What can prove a push here: the MUNGE key, munged (as SlurmUser), slurm.key."""
+        name = self.args.slurm_user or conf_value(conf, "SlurmUser") or "root"
+        uid = user_id(name)
+        if uid is None:
+            log("SlurmUser %s is unknown on this host (--slurm-user takes a uid): pushes "
+                "cannot be verified" % name)
+            return None
+        from .auth.verify import PushVerifier
+        args = self.args
+        credentials = self.session.credentials
+        if args.auth == "munge" and args.munge_key:
+            return PushVerifier(uid, munge_key=credentials.key_bytes())
+        if args.auth == "munge" and (os.geteuid() in (0, uid)):
+            from .auth.munge import find_socket
+            return PushVerifier(uid, munge_socket=find_socket(args.munge_socket))
+        if args.auth == "slurm" and getattr(credentials, "key", None) is not None:
+            return PushVerifier(uid, slurm_key=credentials.key)
+        return None
+
+    def _push(self, frame: "Frame") -> None:
+        from .messages import decode_push
+        try:
+            push = decode_push(frame.data)
+        except ReplyError as error:
+            log("rejected a push from %s: %s" % (frame.peer, error.message))
+            return
+        if self.verifier is None or not self.verifier.can_verify(push.auth_plugin):
+            self._hint(frame.peer)
+            return
+        from .auth.verify import Rejected
+        try:
+            proof = self.verifier.verify(push)
+        except Rejected as error:
+            log("rejected a push from %s: %s" % (frame.peer, error.message))
+            return
+        except SlurmConfigError as error:  # munged unreachable and the like: fetch instead
+            log("cannot check a push from %s (%s): fetching instead" % (frame.peer, error))
+            self._hint(frame.peer, delay=False)
+            return
+        unordered = proof.issued <= self.verifier.last_issued or proof.issued < self.fetched_at
+        self.verifier.accept(proof)
+        if unordered:
+            # Credentials count whole seconds: a push made in the second of the last one, or
+            # before our last fetch, may hold older files than ours. The controller knows.
+            log("verified push from %s, made before what we hold may have been: fetching to "
+                "be sure" % frame.peer)
+            self.poll("push")
+            return
+        if self.args.request != "client":
+            log("verified push from %s: fetching the slurmd set" % frame.peer)
+            self.poll("push")
+            return
+        from .client import FetchResult
+        from .messages import push_files
+        from .versions import release_of
+        try:
+            files = push_files(push).files
+        except ReplyError as error:  # signed by SlurmUser, yet malformed: fetch instead
+            log("verified push from %s, but its files are malformed (%s): fetching instead"
+                % (frame.peer, error.message))
+            self.poll("push")
+            return
+        result = FetchResult(files, None, frame.peer, push.version, release_of(push.version), [])
+        if not self._apply(result, "push from %s" % frame.peer, False):
+            log("verified push from %s: nothing changed" % frame.peer)
+
+    def _hint(self, peer: str, delay: bool = True) -> None:
+        now = time.monotonic()
+        if self.hint_at is not None:
+            return  # one fetch is already on its way
+        start = max(now + (random.uniform(0, self.hint_delay) if delay else 0),
+                    self.last_hint_fetch + HINT_INTERVAL)
+        self.hint_at = start
+        log("push from %s taken as a hint: fetching in %.1fs" % (peer, start - now))
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def _timeout(self) -> float:
+        deadlines = [self.next_poll]
+        if self.hint_at is not None:
+            deadlines.append(self.hint_at)
+        if self.children:
+            deadlines.append(time.monotonic() + 1.0)
+        return max(0.0, min(deadlines) - time.monotonic())
+
+    def _wait(self) -> "List[Frame]":
+        timeout = self._timeout()
+        if self.listener is not None:
+            frames, rejections, _woken = self.listener.wait(timeout, self.wake_read.fileno())
+            for rejection in rejections:
+                log("rejected a connection from %s: %s" % (rejection.peer or "?", rejection.reason))
+            return list(frames)
+        import select
+        try:
+            select.select([self.wake_read], [], [], timeout)
+        except InterruptedError:
+            pass
+        return []
+
+    def run(self) -> int:
+        self._signals()
+        self.poll("start")
+        while not self.stop:
+            frames = self._wait()
+            self._drain()
+            for frame in frames:
+                if self.stop:
+                    break
+                self._push(frame)
+            now = time.monotonic()
+            if self.stop:
+                break
+            if self.fetch_now:
+                self.fetch_now = False
+                log("SIGHUP: fetching now")
+                self.poll("SIGHUP")
+            elif self.hint_at is not None and now >= self.hint_at:
+                self.hint_at = None
+                self.last_hint_fetch = now
+                self.poll("hint")
+            elif now >= self.next_poll:
+                self.poll("poll")
+            self._reap()
+        log("stopping")
+        if self.listener is not None:
+            self.listener.close()
+        return 0
+
+
+def watch(session: "Any") -> int:
+    """Runs until SIGTERM or SIGINT, then exits 0. A controller that cannot be reached, even
+    at start, is retried with backoff: the last good files stay meanwhile."""
+    return Watcher(session).run()

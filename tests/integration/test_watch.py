@@ -1,0 +1,325 @@
+"""straw --watch against real controllers: pushes after a real `scontrol reconfigure` (24.11,
+26.05), polling (20.11, 22.05), the listener under attack, --on-change and signals.
+
+Each test has its own controller (own name and port) so that registrations never mix: a
+controller keys them by the registrant's host name, which is the same for every watcher here.
+A counting proxy in front of the controller tells how many connections a push cost."""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+from _slurm.auth import munge_key
+from _slurm.auth.body_hash import body_hash
+from _slurm.auth.jwt import mint_token
+from _slurm.auth.credentials import Credentials
+from _slurm.header import encode_header
+from _slurm.listen import Listener
+from _slurm.messages import (AUTH_MUNGE, CONFIG_REQUEST_SACKD, REQUEST_CONFIG,
+                             REQUEST_RECONFIGURE_SACKD, encode_request, encode_request_body)
+from _slurm.wire import packstr, u32
+from fixtures.servers import Proxy
+from lab import ROOT, down, up
+
+STRAW = os.path.join(ROOT, "bin", "straw")
+SLURM_UID = 64030  # SlurmUser of the lab's Debian chroots
+
+
+def reconfigure(c):
+    subprocess.run(["chroot", c.root, "env", "SLURM_CONF=/srv/%s/slurm.conf" % c.name,
+                    "scontrol", "reconfigure"], check=True, timeout=30,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def change(c, name="nodes.conf"):
+    """A new line in nodes.conf, which both request sets carry (from 22.05: 20.11 sends no
+    included file); returns the new bytes."""
+    path = os.path.join(c.conf_dir, name)
+    with open(path, "a") as handle:
+        handle.write("# changed %d\n" % time.time_ns())
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def wait_for(predicate, timeout, step=0.02):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return time.monotonic()
+        time.sleep(step)
+    return None
+
+
+def content(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+class Watcher:
+    def __init__(self, args, directory, env=None):
+        self.log_path = str(directory) + ".log"
+        self.directory = str(directory)
+        environment = {k: v for k, v in os.environ.items() if k != "SLURM_JWT"}
+        environment.update(env or {})
+        self.log = open(self.log_path, "w")  # noqa: SIM115  (closed by stop())
+        self.proc = subprocess.Popen([sys.executable, STRAW] + [str(a) for a in args]
+                                     + ["-o", self.directory, "--watch"], env=environment,
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
+
+    def lines(self):
+        with open(self.log_path) as handle:
+            return handle.read().splitlines()
+
+    def wait_line(self, words, timeout=10, count=1):
+        assert wait_for(lambda: sum(words in line for line in self.lines()) >= count, timeout), \
+            "no %r in:\n%s" % (words, "\n".join(self.lines()))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def watchers():
+    started = []
+
+    def start(*args, **kwargs):
+        watcher = Watcher(*args, **kwargs)
+        started.append(watcher)
+        return watcher
+    yield start
+    for watcher in started:
+        watcher.stop()
+
+
+@pytest.fixture(scope="module")
+def own():
+    """Controllers of this module's own, stopped at its end."""
+    started = []
+
+    def start(release, port):
+        controller = up(release, name="watch%d" % port, port=port)
+        started.append(controller)
+        return controller
+    yield start
+    for controller in started:
+        down(controller)
+
+
+def munge_args(c):
+    return ["--auth", "munge", "--munge-socket", c.munge_socket, "--slurm-user", SLURM_UID]
+
+
+@pytest.mark.parametrize("release,port", [("24.11", 17230), ("26.05", 17330)])
+def test_a_verified_push_lands_with_no_fetch(own, watchers, tmp_path, release, port):
+    c = own(release, port)
+    proxy = Proxy(c.port)
+    listen = [] if release == "24.11" else ["--listen-port", port + 60]  # 24.11: SlurmdPort
+    w = watchers([proxy.server, "--request", "client", "--interval", 600] + munge_args(c) + listen,
+                 tmp_path / "conf")
+    w.wait_line("registered with")
+    time.sleep(1.1)  # pushes made in the second of our last fetch are checked by a fetch
+    before = proxy.connections
+    wanted = change(c)
+    reconfigure(c)
+    start = time.monotonic()
+    landed = wait_for(lambda: content(tmp_path / "conf" / "nodes.conf") == wanted, 5)
+    assert landed is not None, "\n".join(w.lines())
+    assert landed - start < 5
+    time.sleep(0.3)
+    assert proxy.connections == before, "a verified push must cost no fetch"
+    assert any("push from" in line and "wrote nodes.conf" in line for line in w.lines())
+    assert w.stop() == 0
+    proxy.close()
+
+
+def test_a_push_without_proof_is_one_fetch(own, watchers, tmp_path):
+    """A JWT-only watcher cannot check the controller's MUNGE signature: the push is a hint,
+    answered by exactly one fetch after a random delay."""
+    c = own("26.05", 17331)
+    proxy = Proxy(c.port)
+    token = mint_token(c.jwt_key, "slurm", lifetime=600)
+    w = watchers([proxy.server, "--request", "client", "--interval", 600, "--hint-delay", "0.5",
+                  "--listen-port", 17391], tmp_path / "conf", env={"SLURM_JWT": token})
+    w.wait_line("cannot be verified here")
+    before = proxy.connections
+    wanted = change(c)
+    reconfigure(c)
+    assert wait_for(lambda: content(tmp_path / "conf" / "nodes.conf") == wanted, 5.5), \
+        "\n".join(w.lines())
+    time.sleep(1.0)
+    assert proxy.connections == before + 1
+    w.wait_line("taken as a hint")
+    proxy.close()
+
+
+@pytest.mark.parametrize("release,port", [("20.11", 17030), ("22.05", 17130)])
+def test_polling_catches_changes_before_23_11(own, watchers, tmp_path, release, port):
+    c = own(release, port)
+    token = mint_token(c.jwt_key, "slurm", lifetime=600)
+    w = watchers([c.server, "--interval", "1.5"], tmp_path / "conf", env={"SLURM_JWT": token})
+    w.wait_line("pushes nothing before 23.11")
+    name = "slurm.conf" if release == "20.11" else "nodes.conf"
+    wanted = change(c, name)
+    reconfigure(c)
+    assert wait_for(lambda: content(tmp_path / "conf" / name) == wanted, 4), "\n".join(w.lines())
+    w.wait_line("poll: wrote %s" % name)
+
+
+def _forged_push(version, body, key, uid):
+    credential = munge_key.encode(key, body_hash(version, REQUEST_RECONFIGURE_SACKD, body), uid, uid)
+    message = (encode_header(version, REQUEST_RECONFIGURE_SACKD, len(body))
+               + u32(AUTH_MUNGE) + packstr(credential.encode()) + body)
+    return struct.pack(">I", len(message)) + message
+
+
+def _send(port, data, drip=0.0):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        if drip:
+            for byte in data:
+                sock.sendall(bytes((byte,)))
+                time.sleep(drip)
+        else:
+            sock.sendall(data)
+
+
+class _KeyCredentials(Credentials):
+    """MUNGE from the key with another origin address: the controller registers this
+    recorder under another host name than the watcher's."""
+    name = "munge"
+
+    def __init__(self, key):
+        self.key = key
+
+    def auth_section(self, version, msg_type, body):
+        credential = munge_key.encode(self.key, body_hash(version, msg_type, body), 0, 0,
+                                      addr=b"\x7f\x00\x00\x09")
+        return u32(AUTH_MUNGE) + packstr(credential.encode())
+
+
+def register_from(source, port, credentials, push_port):
+    """Registers for pushes from another loopback address, so that the controller keeps
+    this registration apart from the watcher's (it keys them by the peer's host)."""
+    version = 45 << 8
+    body = encode_request_body(version, CONFIG_REQUEST_SACKD, push_port)
+    frame = encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
+    with socket.socket() as sock:
+        sock.settimeout(10)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(frame)
+        while sock.recv(65536):
+            pass
+
+
+def test_the_listener_refuses_what_peers_send(own, watchers, tmp_path):
+    c = own("26.05", 17332)
+    with open(c.munge_key, "rb") as handle:
+        key = handle.read()
+    port = 17392
+    w = watchers([c.server, "--request", "client", "--interval", 600, "--auth", "munge",
+                  "--munge-key", c.munge_key, "--slurm-user", SLURM_UID, "--listen-port", port],
+                 tmp_path / "conf")
+    w.wait_line("registered with")
+    conf = tmp_path / "conf"
+    # A recorder of real pushes, registered under another name on its own port.
+    recorder = Listener("127.0.0.9", 0)
+    register_from("127.0.0.9", c.port, _KeyCredentials(key), recorder.port)
+    time.sleep(1.1)
+    change(c)
+    reconfigure(c)
+    frames, _rejections, _woken = recorder.wait(5)
+    assert frames, "the controller pushed nothing to the recorder"
+    old_push = frames[0].data
+    assert wait_for(lambda: content(conf / "nodes.conf") == content(os.path.join(c.conf_dir, "nodes.conf")), 5)
+    time.sleep(1.1)
+    current = change(c)
+    reconfigure(c)
+    assert wait_for(lambda: content(conf / "nodes.conf") == current, 5), "\n".join(w.lines())
+    recorder.wait(2)
+    recorder.close()
+    before = {p.name: p.read_bytes() for p in conf.iterdir()}
+
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+    _send(port, b"SSH-2.0-OpenSSH_9.2\r\n" * 3)
+    _send(port, os.urandom(300))
+    _send(port, struct.pack(">I", 1 << 30))                            # oversized
+    body = frames[0].data[-200:]  # any bytes: a forged push fails before they matter
+    _send(port, _forged_push(45 << 8, body, key, uid=1234))            # signed for another uid
+    _send(port, _forged_push(45 << 8, body, os.urandom(64), SLURM_UID))  # signed with a wrong key
+    _send(port, struct.pack(">I", len(old_push)) + old_push)           # a replay of an old push
+    _send(port, struct.pack(">I", 40) + b"\x00" * 12, drip=0.05)      # a drip that never ends
+    for sock in idle:
+        sock.close()
+    w.wait_line("rejected", count=5, timeout=15)
+    assert w.proc.poll() is None, "\n".join(w.lines())
+    assert {p.name: p.read_bytes() for p in conf.iterdir()} == before
+    text = "\n".join(w.lines())
+    assert "not by SlurmUser (uid %d)" % SLURM_UID in text
+    assert "bad MAC" in text or "wrong key" in text or "not valid" in text
+    assert "stale" in text or "replay" in text
+
+    time.sleep(1.1)
+    latest = change(c)
+    reconfigure(c)
+    assert wait_for(lambda: content(conf / "nodes.conf") == latest, 5), text
+
+
+def test_on_change_once_and_signals(own, watchers, tmp_path):
+    c = own("26.05", 17333)
+    marks = tmp_path / "marks"
+    w = watchers([c.server, "--request", "client", "--interval", 600, "--listen-port", 17393,
+                  "--on-change", 'echo "$STRAW_CHANGED" >> %s' % marks] + munge_args(c),
+                 tmp_path / "conf")
+    w.wait_line("registered with")
+    assert wait_for(marks.exists, 3)
+    assert marks.read_text().splitlines() == ["plugstack.conf slurm.conf nodes.conf"] or \
+        len(marks.read_text().splitlines()) == 1
+    time.sleep(1.1)
+    change(c)
+    reconfigure(c)
+    assert wait_for(lambda: len(marks.read_text().splitlines()) == 2, 5), "\n".join(w.lines())
+    assert marks.read_text().splitlines()[1] == "nodes.conf"
+    time.sleep(1.1)
+    reconfigure(c)  # nothing changed: no run
+    time.sleep(1.5)
+    assert len(marks.read_text().splitlines()) == 2
+    w.proc.send_signal(signal.SIGHUP)
+    w.wait_line("SIGHUP: fetching now")
+    assert len(marks.read_text().splitlines()) == 2
+    start = time.monotonic()
+    assert w.stop() == 0
+    assert time.monotonic() - start < 3
+    assert not [p for p in (tmp_path / "conf").iterdir() if p.name.endswith(".tmp") or p.name.startswith(".straw.")]
+
+
+def test_controller_down_keeps_files_and_says_so_once(own, watchers, tmp_path):
+    c = own("24.11", 17235)
+    token = mint_token(c.jwt_key, "slurm", lifetime=600)
+    w = watchers([c.server, "--interval", "1", "--listen-port", 17295, "--timeout", "1"],
+                 tmp_path / "conf", env={"SLURM_JWT": token})
+    w.wait_line("registered with")
+    before = content(tmp_path / "conf" / "slurm.conf")
+    down(c)
+    w.wait_line("cannot fetch")
+    time.sleep(2.5)
+    assert sum("cannot fetch" in line for line in w.lines()) == 1
+    assert content(tmp_path / "conf" / "slurm.conf") == before
+    up("24.11", name=c.name, port=c.port)
+    w.wait_line("answers again", timeout=15)
+    assert w.proc.poll() is None

@@ -5,14 +5,15 @@
 
 Negotiation follows what controllers do with a version they do not accept: 20.02-24.05 and
 26.05+ close silently, 24.11-25.11 answer rc 1007 in their own version, 25.11+ with HTTP
-answer HTTP. Scanning down from the newest version we speak, the first success is the
-highest version the controller accepts. Each attempt carries a fresh credential.
+answer HTTP. The first attempt speaks the version that worked last (or the newest we speak);
+when it is turned down, every other version goes out at once (probe.py) and the highest
+accepted wins: two round trips at most, where a scan took up to eleven. Each attempt
+carries a fresh credential.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import return_codes as rcs
 from .auth.credentials import Credentials
@@ -24,13 +25,21 @@ from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SACKD, CONFIG_REQUE
 from .transport import DEFAULT_MAX_FRAME, Address, HttpReplyError, exchange, parse_address
 from .versions import NEWEST, PROTO_22_05, best_within_window, probe_order, release_of, version_of
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+else:
+    from .records import NamedTuple
+
 if TYPE_CHECKING:
     import ssl
 
 REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
 
-#: exchange(address, frame, timeout, max_frame, tls) -> reply frame; the only I/O we do.
-Exchange = Callable[[Address, bytes, float, int, Optional["ssl.SSLContext"]], Union[bytes, bytearray]]
+if TYPE_CHECKING:
+    #: exchange(address, frame, timeout, max_frame, tls) -> reply frame; the only I/O we do.
+    Exchange = Callable[[Address, bytes, float, int, Optional["ssl.SSLContext"]],
+                        Union[bytes, bytearray]]
 
 # The last version that worked per controller: repeated fetches skip the probing.
 _negotiated: Dict[Address, int] = {}

@@ -6,10 +6,12 @@ is given no server: lowest priority first, then the heavier weight."""
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
-
 from .errors import MissingLibraryError, NetworkError, RequestError
 from .transport import Address, parse_address
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import List, Optional, Sequence
 
 SERVICE = "_slurmctld._tcp"
 

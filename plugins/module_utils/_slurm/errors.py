@@ -11,7 +11,9 @@ Messages never contain tokens, keys or credentials.
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import List, Optional, Tuple
 
 
 class SlurmConfigError(Exception):

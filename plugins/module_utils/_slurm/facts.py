@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any, Dict, List, Optional
 
 from .errors import RequestError
 from .messages import ConfigFile
 from .names import check_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Any, Dict, List, Optional
 
 
 def file_fact(file: ConfigFile) -> Dict[str, Any]:

@@ -15,11 +15,16 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import Iterable, List, NamedTuple, Optional
 
 from .errors import RequestError
 from .messages import ConfigFile, Content
 from .names import check_names
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Iterable, List, NamedTuple, Optional
+else:
+    from .records import NamedTuple
 
 FILE_MODE = 0o644
 SCRIPT_MODE = 0o755

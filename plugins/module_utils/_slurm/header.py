@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .errors import ReplyError
 from .versions import PROTO_20_02, PROTO_22_05, PROTO_23_11, PROTO_24_11
 from .wire import Reader, u16, u32
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import NamedTuple
+else:
+    from .records import NamedTuple
 
 # Header flag bits (test single bits: controllers echo ours and add their own).
 FLAG_NO_AUTH_CRED = 0x0040

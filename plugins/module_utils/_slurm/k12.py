@@ -11,7 +11,11 @@ tree mode for inputs over 8 KiB is still implemented and tested.
 from __future__ import annotations
 
 import struct
-from typing import List, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import List, Tuple
+
 
 _MASK = (1 << 64) - 1
 _RATE = 168  # TurboSHAKE128: 1344-bit rate, 256-bit capacity

@@ -6,13 +6,17 @@ RESPONSE_SLURM_RC. Pure functions: bytes in, values or a ReplyError out."""
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Union
-
 from .errors import ReplyError
 from .header import FLAG_NO_AUTH_CRED, Header, decode_header, encode_header
 from .names import check_names
 from .versions import PROTO_20_11, PROTO_23_11, PROTO_25_05
 from .wire import NO_VAL, Buffer, Reader, u16, u32
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import List, NamedTuple, Optional, Union
+else:
+    from .records import NamedTuple
 
 REQUEST_CONFIG = 2015
 RESPONSE_CONFIG = 2016
@@ -47,7 +51,10 @@ _MIN_ENTRY = 9
 
 #: A file's bytes: bytes, or (as decoded from a reply) a read-only view of the reply frame,
 #: so that a large configuration is held once, not twice. Use bytes(content) to keep a copy.
-Content = Union[bytes, memoryview]
+if TYPE_CHECKING:
+    Content = Union[bytes, memoryview]
+else:
+    Content = object  # the hint's name, for the modules that import it
 
 
 class ConfigFile(NamedTuple):
@@ -69,7 +76,8 @@ class RcReply(NamedTuple):
     rc: int
 
 
-Reply = Union[ConfigReply, RcReply]
+if TYPE_CHECKING:
+    Reply = Union[ConfigReply, RcReply]
 
 
 def encode_request_body(version: int, flags: int, port: int = 0) -> bytes:

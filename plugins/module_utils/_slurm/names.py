@@ -9,9 +9,11 @@ shipped), so anything else comes from a broken or hostile peer and fails the who
 
 from __future__ import annotations
 
-from typing import Iterable
-
 from .errors import ReplyError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Iterable
 
 MAX_NAME = 255
 

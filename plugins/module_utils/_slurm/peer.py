@@ -10,10 +10,12 @@ of 1397966893 bytes" or "a truncated reply"; this says what they are instead.
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 from .messages import RESPONSE_CONFIG, RESPONSE_SLURM_RC, RESPONSE_SLURM_RC_MSG
 from .versions import NEWEST, PROTO_20_02, PROTO_22_05
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import List, Optional
 
 TLS = "a TLS server (this controller or proxy speaks TLS: give tls_ca)"
 

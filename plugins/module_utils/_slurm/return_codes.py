@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Dict, Optional, Tuple
+
 
 AUTHENTICATION_ERROR = 1007
 RATE_LIMITED = (1804, 1805)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import socket
 import ssl
-from typing import List, Optional, Tuple
 
 from .errors import NetworkError, RequestError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import List, Optional, Tuple
 
 #: OpenSSL's reasons for a handshake whose answer was not TLS at all.
 _NOT_TLS_REASONS = ("WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE",

@@ -13,9 +13,14 @@ from __future__ import annotations
 import socket
 import struct
 import time
-from typing import TYPE_CHECKING, Dict, NamedTuple, Optional
 
 from .errors import ClosedError, NetworkError, NotSlurmError, ReplyError, SlurmConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Dict, NamedTuple, Optional
+else:
+    from .records import NamedTuple
 
 if TYPE_CHECKING:  # ssl costs milliseconds to import; only TLS users pay for it
     import ssl

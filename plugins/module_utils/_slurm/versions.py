@@ -10,9 +10,11 @@ from the newest version we speak finds the highest one a controller accepts.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
-
 from .errors import RequestError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Dict, List, Optional
 
 #: Release -> protocol number N (the version word is N << 8).
 RELEASES: Dict[str, int] = {

@@ -10,18 +10,25 @@ present before anything is sliced, so a hostile length costs nothing.
 from __future__ import annotations
 
 import struct
-from typing import List, Optional, Tuple, Union
 
 from .errors import ReplyError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import List, Optional, Tuple, Union
 
 NO_VAL = 0xFFFFFFFE
 
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 
-Buffer = Union[bytes, bytearray, memoryview]
+if TYPE_CHECKING:
+    Buffer = Union[bytes, bytearray, memoryview]
+else:
+    Buffer = Entry = object  # the hints' names, for the modules that import them
 #: One entry of a configuration list: exists, execute, name, content (None for NULL).
-Entry = Tuple[int, int, bytes, Optional[memoryview]]
+if TYPE_CHECKING:
+    Entry = Tuple[int, int, bytes, Optional[memoryview]]
 
 
 def u8(value: int) -> bytes:

@@ -11,9 +11,11 @@ fast (tens of microseconds a block) and the tables are built once, at import.
 
 from __future__ import annotations
 
-from typing import List, Tuple
-
 from ..errors import ReplyError, RequestError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import List, Tuple
 
 BLOCK_SIZE = 16
 KEY_SIZES = (16, 24, 32)

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 from ..errors import RequestError
 from .credentials import (Credentials, JwtCredentials, MungeCredentials, MungeKeyCredentials,
                           SlurmCredentials)
 from .jwt import PRIVILEGED_USERS, check_token, token_from_environment
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import List, Optional
 
 AUTH_TYPES = ("munge", "jwt", "slurm")
 

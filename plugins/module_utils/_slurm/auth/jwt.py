@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Dict, List, Optional
 
 from ..errors import MissingLibraryError, RequestError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Any, Dict, List, Optional
 
 DEFAULT_LIFETIME = 300
 #: Clocks of hosts differ: within this many seconds, time claims only warn.

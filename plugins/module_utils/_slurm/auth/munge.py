@@ -15,9 +15,12 @@ import socket
 import stat
 import struct
 import time
-from typing import Optional, Sequence
 
 from ..errors import ReplyError, RequestError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Optional, Sequence
 
 DEFAULT_SOCKETS = ("/run/munge/munge.socket.2", "/var/run/munge/munge.socket.2")
 

@@ -27,9 +27,14 @@ import os
 import stat
 import struct
 import time
-from typing import NamedTuple, Optional, Tuple, Union
 
 from ..errors import ReplyError, RequestError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import NamedTuple, Optional, Tuple, Union
+else:
+    from ..records import NamedTuple
 
 CIPHER_NONE, CIPHER_BLOWFISH, CIPHER_CAST5, CIPHER_AES128, CIPHER_AES256 = 0, 2, 3, 4, 5
 MAC_MD5, MAC_SHA1, MAC_RIPEMD160, MAC_SHA256, MAC_SHA512 = 2, 3, 4, 5, 6

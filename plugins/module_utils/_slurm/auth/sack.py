@@ -10,10 +10,13 @@ import errno
 import os
 import socket
 import struct
-from typing import Optional, Sequence
 
 from ..errors import RequestError
 from ..wire import packmem, u16, u32
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Optional, Sequence
 
 SACK_CREATE = 64001
 RUID_ANY = 0xFFFFFFFF

@@ -15,10 +15,13 @@ import json
 import os
 import socket
 import time
-from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import RequestError
 from .jwt import hs256, read_key
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Any, Dict, List, Optional, Tuple
 
 TOKEN_LIFETIME = 60
 RUID_ANY = 4294967295

@@ -8,7 +8,7 @@ import pytest
 from lab import RELEASES
 
 COMBOS = [(release, auth, request) for release in RELEASES
-          for auth in ("munge", "jwt") for request in ("slurmd", "client")]
+          for auth in ("munge", "munge_key", "jwt") for request in ("slurmd", "client")]
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,7 @@ def fetched(controllers, run_playbook, tmp_path_factory):
         c = controllers[release]
         items.append(dict(key="%s/%s/%s" % (release, auth, request), server=c.server, auth=auth,
                           request=request, munge_socket=c.munge_socket, jwt_key=c.jwt_key,
+                          munge_key=c.munge_key,
                           # SlurmUser may have the slurmd set; anyone may have the client set.
                           jwt_user="slurm" if request == "slurmd" else "nobody"))
     run_playbook("""
@@ -29,8 +30,9 @@ def fetched(controllers, run_playbook, tmp_path_factory):
     - name: Fetch from every lab controller, with no protocol given
       straw.slurm.config_facts:
         servers: ["{{ item.server }}"]
-        auth: "{{ item.auth }}"
+        auth: "{{ 'munge' if item.auth == 'munge_key' else item.auth }}"
         munge_socket: "{{ item.munge_socket if item.auth == 'munge' else omit }}"
+        munge_key_path: "{{ item.munge_key if item.auth == 'munge_key' else omit }}"
         jwt_key: "{{ item.jwt_key if item.auth == 'jwt' else omit }}"
         jwt_user: "{{ item.jwt_user }}"
         request: "{{ item.request }}"

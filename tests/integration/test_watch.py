@@ -323,3 +323,46 @@ def test_controller_down_keeps_files_and_says_so_once(own, watchers, tmp_path):
     up("24.11", name=c.name, port=c.port)
     w.wait_line("answers again", timeout=15)
     assert w.proc.poll() is None
+
+
+def test_a_push_to_a_watcher_of_the_slurmd_set_fetches_that_set(own, watchers, tmp_path):
+    """A push carries the client set: a watcher of the slurmd set fetches the slurmd set on a
+    verified push, and removes nothing that the client set lacks."""
+    c = own("26.05", 17334)
+    proxy = Proxy(c.port)
+    w = watchers([proxy.server, "--interval", 600, "--listen-port", 17394, "--prune"]
+                 + munge_args(c), tmp_path / "conf")
+    w.wait_line("registered with")
+    slurmd_only = content(tmp_path / "conf" / "cgroup.conf")
+    assert slurmd_only is not None  # the slurmd set's own file, absent from the client set
+    time.sleep(1.1)
+    before = proxy.connections
+    wanted = change(c, "cgroup.conf")
+    reconfigure(c)
+    assert wait_for(lambda: content(tmp_path / "conf" / "cgroup.conf") == wanted, 5), \
+        "\n".join(w.lines())
+    time.sleep(0.3)
+    assert proxy.connections == before + 1
+    assert (tmp_path / "conf" / "prolog.sh").exists() and (tmp_path / "conf" / "gres.conf").exists()
+    w.wait_line("fetching the slurmd set")
+    proxy.close()
+
+
+def test_strangers_ringing_cost_at_most_one_fetch_per_interval(own, watchers, tmp_path):
+    """A JWT-only watcher takes any well-formed push as a hint; a stranger ringing twenty
+    times in a row still costs the controller one fetch."""
+    c = own("26.05", 17335)
+    proxy = Proxy(c.port)
+    w = watchers([proxy.server, "--request", "client", "--interval", 600, "--hint-delay", "0.2",
+                  "--listen-port", 17395], tmp_path / "conf",
+                 env={"SLURM_JWT": mint_token(c.jwt_key, "slurm", lifetime=600)})
+    w.wait_line("registered with")
+    before = proxy.connections
+    frame = _forged_push(45 << 8, b"\x00" * 8, os.urandom(64), SLURM_UID)
+    for _ in range(20):
+        _send(17395, frame)
+    w.wait_line("taken as a hint")
+    time.sleep(2.0)
+    assert proxy.connections == before + 1, "\n".join(w.lines())
+    assert w.proc.poll() is None
+    proxy.close()

@@ -4,7 +4,7 @@
 # Not run by the tests: they read vectors.json, so they pass without munge installed.
 # Rerun by hand, as root with Debian's `munge` package installed, to add cases:
 #     tests/unit/data/munge/make_vectors.sh
-# It reuses munge.key here (made once with mungekey) so older vectors stay valid, starts a
+# It reuses munge.key.b64 here (made once with mungekey) so older vectors stay valid, starts a
 # private munged on a socket in a temporary directory, encodes each case below with `munge`
 # (as another uid where the case says so), reads what munged reports back with
 # `unmunge -N`, writes vectors.json, and stops that munged (by its pid) on exit.
@@ -21,7 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-KEY=$HERE/munge.key
+KEY=$(mktemp)
+base64 -d "$HERE/munge.key.b64" > "$KEY"
 [[ -s $KEY ]] || mungekey --create --keyfile="$KEY" --bits=1024
 install -m 0400 "$KEY" "$WORK/munge.key"
 munged --force --key-file="$WORK/munge.key" --socket="$WORK/sock" --pid-file="$WORK/pid" \

@@ -31,7 +31,7 @@ WRONG_PORT = "slurmctld listens on SlurmctldPort, 6817 by default"
 
 
 def _wait_listening(port, proc, what):
-    for _ in range(100):
+    for _unused in range(100):
         if proc.poll() is not None:
             pytest.skip("%s did not start: %s" % (what, proc.stdout.read()[-500:]))
         try:
@@ -310,7 +310,7 @@ def test_munged_refuses_to_encode(tmp_path):
     listening.listen(1)
 
     def serve():
-        conn, _ = listening.accept()
+        conn, _ignored = listening.accept()
         conn.recv(65536)
         text = b"Failed to access key"
         body = bytes([1, len(text)]) + text

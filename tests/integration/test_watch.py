@@ -255,7 +255,7 @@ def test_the_listener_refuses_what_peers_send(own, watchers, tmp_path):
     recorder.close()
     before = {p.name: p.read_bytes() for p in conf.iterdir()}
 
-    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+    idle = [socket.create_connection(("127.0.0.1", port)) for _unused in range(100)]
     _send(port, b"SSH-2.0-OpenSSH_9.2\r\n" * 3)
     _send(port, os.urandom(300))
     _send(port, struct.pack(">I", 1 << 30))                            # oversized
@@ -359,7 +359,7 @@ def test_strangers_ringing_cost_at_most_one_fetch_per_interval(own, watchers, tm
     w.wait_line("registered with")
     before = proxy.connections
     frame = _forged_push(45 << 8, b"\x00" * 8, os.urandom(64), SLURM_UID)
-    for _ in range(20):
+    for _unused in range(20):
         _send(17395, frame)
     w.wait_line("taken as a hint")
     time.sleep(2.0)

@@ -149,7 +149,7 @@ def test_zero_length(make, clients):
     listener = make()
     client = clients(listener)
     client.sendall(b"\0\0\0\0")
-    _, rejections = collect(listener, rejections=1)
+    _ignored, rejections = collect(listener, rejections=1)
     assert rejections == [Rejection(peer_of(client), "frame of 0 bytes (an empty length)")]
 
 
@@ -172,7 +172,7 @@ def test_closed_early(make, clients, sent, reason):
     client = clients(listener)
     client.sendall(sent)
     client.shutdown(socket.SHUT_WR)
-    _, rejections = collect(listener, rejections=1)
+    _ignored, rejections = collect(listener, rejections=1)
     assert rejections == [Rejection(peer_of(client), reason)]
     assert listener.wait(0.05) == ([], [], False)
 
@@ -185,7 +185,7 @@ def test_peer_reset(make, clients):
     assert listener.wait(0.2) == ([], [], False)  # the 14 bytes are read
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     client.close()
-    _, rejections = collect(listener, rejections=1)
+    _ignored, rejections = collect(listener, rejections=1)
     assert rejections == [Rejection(peer, "connection reset after 10 of 100 frame bytes")]
 
 
@@ -207,7 +207,7 @@ def test_drip_exceeds_deadline(make, clients):
 
 def test_idle_peers_do_not_delay_a_good_frame(make, clients):
     listener = make()
-    idle = [clients(listener) for _ in range(100)]
+    idle = [clients(listener) for _unused in range(100)]
     for sock in idle[::2]:
         sock.sendall(b"\0\0")  # half of them stall inside the length
     assert listener.wait(0.1) == ([], [], False)
@@ -225,11 +225,11 @@ def test_too_many_connections_rate_limited(make, clients):
     keep = [clients(listener), clients(listener)]
     assert listener.wait(0.1) == ([], [], False)
     extra = clients(listener)
-    _, rejections = collect(listener, rejections=1)
+    _ignored, rejections = collect(listener, rejections=1)
     assert rejections == [Rejection(peer_of(extra), "too many connections (2 open)")]
     assert extra.recv(1) == b""  # accepted and closed at once
     start = time.monotonic()
-    flood = [clients(listener) for _ in range(10)]
+    flood = [clients(listener) for _unused in range(10)]
     rejections = []
     while not rejections and time.monotonic() - start < 2:
         rejections += listener.wait(0.2)[1]
@@ -237,7 +237,7 @@ def test_too_many_connections_rate_limited(make, clients):
     assert rejections == [Rejection(peer_of(flood[-1]), "refused 10 connections: too many open (2 open)")]
     for sock in keep:  # the two kept connections still work
         sock.sendall(framed(b"ok"))
-    frames, _ = collect(listener, frames=2)
+    frames, _ignored = collect(listener, frames=2)
     assert sorted(frames) == sorted(Frame(peer_of(sock), b"ok") for sock in keep)
 
 
@@ -248,11 +248,11 @@ def test_total_bytes_bound(make, clients):
     assert listener.wait(0.1) == ([], [], False)
     second = clients(listener)
     second.sendall(struct.pack(">I", 600))
-    _, rejections = collect(listener, rejections=1)
+    _ignored, rejections = collect(listener, rejections=1)
     assert rejections == [Rejection(peer_of(second), "frame of 600 bytes would exceed the 1000-byte limit "
                                                      "on buffered bytes (600 held)")]
     first.sendall(framed(b"a" * 600)[100:])
-    frames, _ = collect(listener, frames=1)
+    frames, _ignored = collect(listener, frames=1)
     assert frames == [Frame(peer_of(first), b"a" * 600)] and listener._held == 0
     third = clients(listener)
     third.sendall(framed(b"c" * 600))
@@ -264,10 +264,10 @@ def test_many_large_announcements_stay_within_memory(make, clients):
     listener = make(max_frame=1 << 20, max_total_bytes=4 << 20)
     tracemalloc.start()
     try:
-        for _ in range(20):
+        for _unused in range(20):
             clients(listener).sendall(struct.pack(">I", 1 << 20) + b"x" * 1000)
-        _, rejections = collect(listener, rejections=16)
-        _, peak = tracemalloc.get_traced_memory()
+        _ignored, rejections = collect(listener, rejections=16)
+        _ignored, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert len(rejections) == 16 and len(listener._connections) == 4
@@ -340,7 +340,7 @@ def test_out_of_descriptors_does_not_spin(clients):
     socks = []
     try:
         port = int(child.stdout.readline())
-        for _ in range(6):
+        for _unused in range(6):
             sock = socket.create_connection((LOOPBACK, port), timeout=2)
             socks.append(sock)
         child.stdin.write("\n")
@@ -405,7 +405,7 @@ def unprivileged_low_ports():
 
 @pytest.mark.skipif(unprivileged_low_ports(), reason="every user may bind low ports here")
 def test_low_port_permission_denied():
-    result = subprocess.run([sys.executable, "-c", LOW_PORT], capture_output=True, text=True, timeout=10,
+    result = subprocess.run([sys.executable, "-c", LOW_PORT], capture_output=True, text=True, timeout=10, check=False,
                             env=dict(os.environ, PYTHONPATH=LIBRARY), cwd="/")
     assert result.stdout == ("permission denied to listen on port 1 on 127.0.0.1 "
                              "(ports below 1024 need root or CAP_NET_BIND_SERVICE)\n"), result.stderr
@@ -427,7 +427,7 @@ def test_ipv6_loopback(make, clients):
     listener = make("::1")
     client = clients(listener, "::1", socket.AF_INET6)
     client.sendall(framed(b"six"))
-    frames, _ = collect(listener, frames=1)
+    frames, _ignored = collect(listener, frames=1)
     assert frames == [Frame("[::1]:%d" % client.getsockname()[1], b"six")]
 
 
@@ -435,7 +435,7 @@ def test_all_addresses_reports_ipv4_peers_as_ipv4(make, clients):
     listener = make("")
     client = clients(listener)
     client.sendall(framed(b"four"))
-    frames, _ = collect(listener, frames=1)
+    frames, _ignored = collect(listener, frames=1)
     assert frames == [Frame("127.0.0.1:%d" % client.getsockname()[1], b"four")]
 
 
@@ -493,13 +493,13 @@ def test_plaintext_client_to_tls_listener(make, clients, certificate):
     listener = make(tls=server_context(certificate))
     plain = clients(listener)
     plain.sendall(framed(b"not TLS at all"))
-    _, rejections = collect(listener, rejections=1)
+    _ignored, rejections = collect(listener, rejections=1)
     assert len(rejections) == 1 and rejections[0].peer == peer_of(plain)
     assert rejections[0].reason.startswith("TLS handshake failed: ")
     assert rejections[0].reason.endswith("(the peer does not speak TLS)")
     assert "\n" not in rejections[0].reason and "_ssl.c" not in rejections[0].reason
     thread, result = tls_client_send(certificate, listener.port, framed(b"after"))
-    frames, _ = collect(listener, frames=1)
+    frames, _ignored = collect(listener, frames=1)
     thread.join(2)
     assert frames == [Frame(result["peer"], b"after")]
 
@@ -518,14 +518,14 @@ def test_tls_client_distrusting_us(make, clients, certificate):
                 break
             except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
                 listener.wait(0.05)
-    _, rejections = collect(listener, rejections=1)
+    _ignored, rejections = collect(listener, rejections=1)
     assert len(rejections) == 1 and rejections[0].reason.startswith("TLS handshake failed: ")
 
 
 def test_tls_silent_client_hits_deadline(make, clients, certificate):
     listener = make(tls=server_context(certificate), deadline=0.5)
     client = clients(listener)
-    _, rejections = collect(listener, rejections=1)
+    _ignored, rejections = collect(listener, rejections=1)
     assert rejections == [Rejection(peer_of(client), "no TLS handshake within 0.5s")]
 
 
@@ -563,7 +563,7 @@ def test_random_peers_never_break_the_listener(make, steps):
                     assert exc.errno in (errno.EPIPE, errno.ECONNRESET)
                     sock.close()
                     del peers[index]
-            new_frames, rejections, _ = listener.wait(0)
+            new_frames, rejections, _ignored = listener.wait(0)
             frames += new_frames
             assert listener._held <= listener.max_total_bytes
             assert all(isinstance(r, Rejection) and "\n" not in r.reason for r in rejections)

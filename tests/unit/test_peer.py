@@ -32,7 +32,7 @@ def test_slurm_replies_and_their_prefixes_are_slurm(index):
         assert peer.describe(data[:end]) is None, (data[:end].hex(), end)
 
 
-@pytest.mark.parametrize("data", [SLURM_405, SLURM_405.split(b"\r\n")[0] + b"\r\n",
+@pytest.mark.parametrize("data", [SLURM_405, SLURM_405.split(b"\r\n", maxsplit=1)[0] + b"\r\n",
                                   b"HTTP/1.1 405 NOT ALLOWED\r\nContent-Length: 0\r\n\r\n",
                                   b"HTTP/1.1 400 BAD REQUEST\r\n\r\nInvalid HTTP method"])
 def test_slurm_http_answer_is_slurm(data):

@@ -84,7 +84,7 @@ class Listener:
         tickets (see below)."""
         if not 0 <= port <= 65535:
             raise _request_error("port %r is not between 0 and 65535" % (port,))
-        if max_frame < 1 or max_connections < 1 or max_total_bytes < 1 or not deadline > 0:
+        if max_frame < 1 or max_connections < 1 or max_total_bytes < 1 or deadline <= 0:
             raise _request_error("max_frame, deadline, max_connections and max_total_bytes must be positive")
         self.max_frame = max_frame
         self.deadline = deadline
@@ -139,7 +139,7 @@ class Listener:
             while True:
                 now = time.monotonic()
                 self._resume_accepting(now)
-                for key, _ in self._selector.select(self._delay(now, end)):
+                for key, _events in self._selector.select(self._delay(now, end)):
                     if key.data is WAKEUP:
                         woken = True
                     elif key.data is LISTENING:
@@ -182,7 +182,7 @@ class Listener:
         return max(0.0, min(times) - now) if times else None
 
     def _accept(self, now: float, rejections: List[Rejection]) -> None:
-        for _ in range(ACCEPT_BATCH):
+        for _unused in range(ACCEPT_BATCH):
             try:
                 sock, address = self._sock.accept()
             except BlockingIOError:

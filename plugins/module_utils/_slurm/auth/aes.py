@@ -47,7 +47,7 @@ def _tables() -> Tuple[List[int], List[int], List[List[int]], List[List[int]]]:
 
     def rotations(first: List[int]) -> List[List[int]]:
         tables = [first]
-        for _ in range(3):
+        for _unused in range(3):
             tables.append([((w >> 8) | (w << 24)) & 0xFFFFFFFF for w in tables[-1]])
         return tables
 

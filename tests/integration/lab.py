@@ -1,10 +1,11 @@
 """The real-controller lab as seen by the tests: which controllers, where their files are."""
 import os
 import subprocess
-from typing import Dict, NamedTuple
+from typing import Dict, NamedTuple, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(ROOT, "tests", "lab", "lab")
+TLS_BUILD = os.path.join(ROOT, "tests", "lab", "tls-build")
 
 
 class Controller(NamedTuple):
@@ -75,3 +76,52 @@ def down(controller: Controller) -> None:
 def stop_all() -> None:
     for suite, _port in RELEASES.values():
         subprocess.run([LAB, "stop", suite], check=False)
+
+
+# The TLS controller: Slurm 25.11 built from source with tls/s2n (tests/lab/tls-build), in
+# the lab's "tls" chroot; one controller per auth type, each on its own port.
+TLS_SUITE = "tls"
+TLS_PORTS: Dict[str, int] = {"munge": 17417, "slurm": 17517}
+TLS_NO_BUILD = 3  # tls-build's status when there is no build and no sources to make one
+
+
+class TlsController(Controller):
+    """A lab controller with TLSType=tls/s2n and the certificates made when it started."""
+
+    @property
+    def ca(self) -> str:
+        return os.path.join(self.conf_dir, "tls", "ca.pem")
+
+    @property
+    def wrong_ca(self) -> str:
+        """A CA that signed nothing the controller holds."""
+        return os.path.join(self.conf_dir, "tls", "wrong-ca.pem")
+
+
+def tls_available() -> Tuple[bool, str]:
+    """(True, chroot) once the TLS build is there, building it first when STRAW_S2N_SRC and
+    STRAW_SLURM_SRC are set (minutes); (False, why) when it is absent and cannot be made."""
+    proc = subprocess.run([TLS_BUILD], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, check=False)
+    if proc.returncode == TLS_NO_BUILD:
+        return False, proc.stdout.strip()
+    if proc.returncode != 0:
+        raise RuntimeError("tls-build failed (%d):\n%s" % (proc.returncode, proc.stdout[-3000:]))
+    return True, proc.stdout.strip()
+
+
+def up_tls(auth: str = "munge", name: str = "", port: int = 0, tls: bool = True) -> TlsController:
+    """Starts (or finds running) the from-source 25.11 controller; tls=False starts it in
+    plaintext. auth is as for up(): munge (with jwt), slurm or noconfigless."""
+    name = name or "tls-%s" % auth
+    port = port or TLS_PORTS[auth]
+    command = [LAB, "up-tls", name, str(port), auth] if tls else \
+        [LAB, "up", name, TLS_SUITE, str(port), auth]
+    root = subprocess.run(command, check=True, stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout.strip()
+    return TlsController("25.11", TLS_SUITE, name, port, root)
+
+
+def stop_tls() -> None:
+    """Stops every controller and munged of the TLS chroot and unmounts it."""
+    subprocess.run([LAB, "stop", TLS_SUITE], check=False)

@@ -3,6 +3,8 @@ proxy), through the library's fetch and client_context. The build comes from
 tests/lab/tls-build; without it (and without its sources) every test skips, saying why."""
 import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -14,7 +16,7 @@ from _slurm.errors import ControllerError, FetchError, NetworkError, SlurmConfig
 from _slurm.return_codes import TLS_REQUIRED
 from _slurm.tls import client_context
 from fixtures.servers import DnsServer
-from lab import stop_tls, tls_available, up_tls
+from lab import ROOT, stop_tls, tls_available, up_tls
 
 PLAIN_PORT = 17427  # the same build in plaintext
 
@@ -89,3 +91,77 @@ def test_srv_discovery_then_tls(tls_lab):
     result = fetch(found, credentials(controller, "munge"), timeout=5,
                    tls=client_context(controller.ca, check_hostname=True))
     assert result.controller == "localhost:%d" % controller.port and result.release == "25.11"
+
+
+def _listener_certificate(controller, directory):
+    """A certificate for the watcher's listener, signed by the cluster's CA (as
+    sackd_cert_file is)."""
+    tls = os.path.join(controller.conf_dir, "tls")
+    key, csr, pem = (os.path.join(str(directory), n) for n in ("l.key", "l.csr", "l.pem"))
+    ext = os.path.join(str(directory), "ext")
+    with open(ext, "w") as handle:
+        handle.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    for command in (["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
+                    ["openssl", "req", "-new", "-key", key, "-subj", "/CN=localhost", "-out", csr],
+                    ["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(tls, "ca.pem"),
+                     "-CAkey", os.path.join(tls, "ca.key"), "-CAcreateserial", "-out", pem,
+                     "-days", "2", "-extfile", ext]):
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(key, 0o600)
+    return pem, key
+
+
+def test_a_push_over_tls_lands(tls_lab, tmp_path):
+    """A TLS cluster pushes over TLS: the watcher's listener, with a certificate chained to the
+    cluster's CA, takes the push and writes it after a real scontrol reconfigure."""
+    controller = tls_lab["munge"]
+    pem, key = _listener_certificate(controller, tmp_path)
+    uid = subprocess.run(["chroot", controller.root, "id", "-u", "slurm"], check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    log = tmp_path / "log"
+    out = tmp_path / "conf"
+    with open(str(log), "w") as handle:
+        watcher = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "bin", "straw"), controller.server, "--tls-ca",
+             controller.ca, "--listen-cert", pem, "--listen-key", key, "--listen-port", "17497",
+             "--auth", "munge", "--munge-socket", controller.munge_socket, "--slurm-user", uid,
+             "--request", "client", "-o", str(out), "--watch", "--interval", "600"],
+            stdout=subprocess.DEVNULL, stderr=handle)
+    try:
+        deadline = time.monotonic() + 10
+        while "registered with" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "registered with" in log.read_text(), log.read_text()
+        time.sleep(1.1)
+        nodes = os.path.join(controller.conf_dir, "nodes.conf")
+        with open(nodes, "a") as handle:
+            handle.write("# changed %d\n" % time.time_ns())
+        subprocess.run(["chroot", controller.root, "env",
+                        "SLURM_CONF=/srv/%s/slurm.conf" % controller.name,
+                        "/opt/slurm/bin/scontrol", "reconfigure"], check=True, timeout=30,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wanted = controller.expected("nodes.conf")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (
+                not (out / "nodes.conf").exists() or (out / "nodes.conf").read_bytes() != wanted):
+            time.sleep(0.02)
+        assert (out / "nodes.conf").read_bytes() == wanted, log.read_text()
+        assert "push from" in log.read_text()
+    finally:
+        watcher.terminate()
+        watcher.wait(10)
+
+
+def test_a_watcher_without_a_listener_certificate_says_it_polls(tls_lab, tmp_path):
+    controller = tls_lab["munge"]
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "bin", "straw"), controller.server, "--tls-ca",
+         controller.ca, "--auth", "munge", "--munge-socket", controller.munge_socket,
+         "--request", "client", "-o", str(tmp_path / "conf"), "--watch", "--interval", "600"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True)
+    try:
+        time.sleep(3)
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(10)
+    assert "need a listener certificate" in err and "polling only" in err, err

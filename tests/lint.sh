@@ -10,6 +10,9 @@ if [[ ! -x $LINT/bin/ansible-lint ]]; then
     ansible-lint 2>"$LINT.log"
 fi
 [[ -x $LINT/bin/pycodestyle ]] || "$LINT/bin/pip" install -q --disable-pip-version-check pycodestyle 2>>"$LINT.log"
+# yamllint for examples/ (the Kubernetes manifest); ansible-builder for the container tests.
+[[ -x $LINT/bin/yamllint && -x $LINT/bin/ansible-builder ]] || \
+  "$LINT/bin/pip" install -q --disable-pip-version-check yamllint ansible-builder 2>>"$LINT.log"
 cd "$ROOT"
 files=(plugins tests)
 [[ -e bin/straw ]] && files+=(bin/straw)
@@ -18,6 +21,7 @@ files=(plugins tests)
 "$LINT/bin/pycodestyle" --max-line-length 160 --ignore E402,W503,W504,E741 plugins tests
 (cd plugins/module_utils && "$LINT/bin/mypy" --strict --python-version 3.10 --no-error-summary -p _slurm)
 "$LINT/bin/antsibull-changelog" lint
+"$LINT/bin/yamllint" --strict -c examples/.yamllint examples
 
 # ansible-lint (production profile) on the role, the collection playbook and every YAML
 # example in the READMEs, with this checkout as the collection straw.slurm.
@@ -39,4 +43,4 @@ PY
 ANSIBLE_COLLECTIONS_PATH=$work/collections PATH=$LINT/bin:$PATH \
   "$LINT/bin/ansible-lint" --profile production --offline --nocolor -q \
   roles/configless playbooks/fetch.yml "$work"/examples/*.yml
-echo "lint: ruff, pycodestyle, mypy --strict, the changelog fragments and ansible-lint (production) are clean"
+echo "lint: ruff, pycodestyle, mypy --strict, the changelog fragments, yamllint (examples) and ansible-lint (production) are clean"

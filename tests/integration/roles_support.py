@@ -82,6 +82,13 @@ def debian_host() -> str:
                                       "--skip=cleanup/apt/lists"])
 
 
+def debian_systemd_host() -> str:
+    """A freshly installed host that boots with systemd (not running here): as debian_host, plus
+    systemd (systemctl works offline on its files) and procps (/bin/kill)."""
+    return _root_fs("host-bookworm-systemd", ["--variant=apt", "--include=python3,python3-apt,systemd,procps",
+                                              "--skip=cleanup/apt/lists"])
+
+
 def copy_image(destination: str, source: str = "") -> str:
     """A private copy of a cached root file system for one test (it is written to)."""
     subprocess.run(["cp", "-a", source or debian_image(), destination], check=True)

@@ -88,7 +88,7 @@ def test_plaintext_to_a_tls_controller_is_a_clear_error(jwt24):
     # own version (Debian's builds have no TLS plugin, so this peer plays that part).
     tls_only = ScriptedController(lambda version, request: rc_frame(44 << 8, 13000))
     try:
-        with pytest.raises(FetchError, match="requires TLS") as info:
+        with pytest.raises(FetchError, match="speaks TLS: give tls_ca") as info:
             fetch([tls_only.server], credentials, timeout=3)
     finally:
         tls_only.close()

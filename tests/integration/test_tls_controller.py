@@ -58,8 +58,9 @@ def test_a_wrong_ca_fails_certificate_verification(tls_lab):
         fetch([controller.server], credentials(controller, "jwt"), timeout=5,
               tls=client_context(controller.wrong_ca))
     assert isinstance(info.value.last, NetworkError)
-    # Only the gist: the wording of this message is still being improved.
-    assert re.search(r"certificate.*verif", str(info.value), re.IGNORECASE), str(info.value)
+    message = str(info.value)
+    assert re.search(r"certificate.*verif", message, re.IGNORECASE), message
+    assert controller.wrong_ca in message and "CN=" in message, message  # which CA, which subject
 
 
 def test_plaintext_gets_the_controllers_rc_13000(tls_lab):
@@ -68,6 +69,7 @@ def test_plaintext_gets_the_controllers_rc_13000(tls_lab):
         fetch([controller.server], credentials(controller, "munge"), timeout=5)
     error = info.value.last
     assert isinstance(error, ControllerError) and error.rc == TLS_REQUIRED == 13000
+    assert "this controller speaks TLS: give tls_ca" in str(info.value)
 
 
 def test_tls_to_a_plaintext_controller_fails_quickly(tls_lab):
@@ -75,9 +77,12 @@ def test_tls_to_a_plaintext_controller_fails_quickly(tls_lab):
     creds = credentials(plain, "jwt")
     assert fetch([plain.server], creds, timeout=5).release == "25.11"  # it is up, in plaintext
     start = time.monotonic()
-    with pytest.raises(SlurmConfigError):
+    with pytest.raises(SlurmConfigError) as info:
         fetch([plain.server], creds, timeout=3, tls=client_context(tls_lab["munge"].ca))
     assert time.monotonic() - start < 5
+    # Named whether it closes the handshake (at once) or waits on the bytes (until the timeout).
+    assert re.search(r"does not speak TLS|does the controller speak TLS", str(info.value)), \
+        str(info.value)
 
 
 def test_srv_discovery_then_tls(tls_lab):

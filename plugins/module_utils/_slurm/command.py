@@ -36,7 +36,7 @@ CHECK_LABELS = {"create": "missing", "update": "differs", "remove": "would remov
 OPTION_NAMES = {"munge_socket": "--munge-socket", "munge_key_path": "--munge-key",
                 "jwt_key": "--jwt-key", "jwt_user": "--jwt-user",
                 "jwt_token": "SLURM_JWT", "slurm_key": "--slurm-key", "slurm_jwks": "--slurm-jwks",
-                "slurm_kid": "--slurm-kid", "sack_socket": "--sack-socket"}
+                "slurm_kid": "--slurm-kid", "sack_socket": "--sack-socket", "tls_ca": "--tls-ca"}
 
 
 class Fatal(Exception):

@@ -203,8 +203,6 @@ def test_hint_delay_may_be_zero():
     refused(["--hint-delay", "-1"], "--hint-delay:")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --hint-delay accepts '0' and '0.0' but refuses other spellings "
-                                       "of zero ('0.00', '00') as 'must be more than 0 seconds'")
 def test_hint_delay_zero_in_any_spelling():
     assert parse(["--hint-delay", "0.00"]).hint_delay == 0.0
     assert parse(["--hint-delay", "00"]).hint_delay == 0.0

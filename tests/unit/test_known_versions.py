@@ -256,9 +256,6 @@ def test_failed_rename_returns_false_and_leaves_no_temporary_file(tmp_path):
     assert os.listdir(str(path)) == ["keep"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a temporary file left by an earlier run killed mid-save with "
-                                       "the same pid (PID 1 in every container start) makes every later "
-                                       "save fail (O_EXCL on a pid-only name)")
 def test_a_leftover_temporary_file_does_not_block_saving_forever(tmp_path):
     path = str(tmp_path / "versions")
     # The name save() uses for its temporary file (an implementation detail, needed to

@@ -6,8 +6,8 @@
 First contact with a controller of unknown release used to be a scan, one connection per
 version, each waiting for the last to be refused. Here every candidate goes out at the same
 moment over non-blocking sockets driven by one poll(); the caller decides from the replies
-as they land and stops as soon as it knows. Only select (no threads, no selectors) is
-imported: it costs microseconds, where threading or selectors cost milliseconds.
+as they land and stops as soon as it knows. One poll() over non-blocking sockets: no
+threads, which would cost milliseconds of imports.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import socket
 import struct
 
 from .errors import ClosedError, NetworkError, ReplyError
-from .transport import Deadline, HttpReplyError
+from .transport import Deadline, HttpReplyError, reached
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -84,10 +84,12 @@ class _Attempt:
 
 def _open(address: "Address", key: int, frame: bytes,
           tls: "Optional[ssl.SSLContext]") -> _Attempt:
-    host = address.host.encode("ascii") if address.host.isascii() else address.host
-    infos = socket.getaddrinfo(host, address.port, 0, socket.SOCK_STREAM)
-    family, kind, proto, _name, where = infos[0]
-    sock = socket.socket(family, kind, proto)
+    where = reached.get(address)
+    if where is None:  # not reached before: the name's first address
+        host = address.host.encode("ascii") if address.host.isascii() else address.host
+        where = socket.getaddrinfo(host, address.port, 0, socket.SOCK_STREAM)[0][4]
+    family = socket.AF_INET6 if len(where) == 4 else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
         sock.connect(where)
@@ -150,9 +152,10 @@ def exchange_all(address: "Address", frames: "Dict[int, bytes]", timeout: float,
                 poller.unregister(fd)
                 attempt.sock.close()
                 del attempts[fd]
-        for attempt in attempts.values():
-            if attempt.key not in outcomes:
-                outcomes[attempt.key] = NetworkError("no complete reply within %gs" % timeout)
+        if not settled(outcomes):  # the deadline passed: what is still open timed out
+            for attempt in attempts.values():
+                if attempt.key not in outcomes:
+                    outcomes[attempt.key] = NetworkError("no complete reply within %gs" % timeout)
     finally:
         for attempt in attempts.values():
             attempt.sock.close()

@@ -19,6 +19,8 @@ class _Builder(type):
             return super().__new__(mcs, name, bases, namespace)
         fields = list(namespace.get("__annotations__", {}))
         defaults = [namespace[field] for field in fields if field in namespace]
+        if any(field not in namespace for field in fields[len(fields) - len(defaults):]):
+            raise TypeError("%s: a field without a default follows one with a default" % name)
         base = collections.namedtuple(name, fields, defaults=defaults or None,  # type: ignore[misc]
                                       module=namespace.get("__module__"))
         body = {key: value for key, value in namespace.items()

@@ -91,12 +91,19 @@ def _recv_into(sock: socket.socket, view: memoryview, deadline: Deadline) -> int
     return got
 
 
+#: The socket address each Address was last reached at: parallel attempts (probe.py) go
+#: where the first one went, not to a name's first address, which may be dead.
+reached: Dict[Address, "tuple[object, ...]"] = {}
+
+
 def connect(address: Address, deadline: Deadline) -> socket.socket:
     # An ASCII name goes to the resolver as bytes: a str makes Python load its IDNA codec
     # (a millisecond, more than the whole exchange with a local controller).
     host = address.host.encode("ascii") if address.host.isascii() else address.host
     try:
-        return socket.create_connection((host, address.port), timeout=deadline.left())  # type: ignore[arg-type]
+        sock = socket.create_connection((host, address.port), timeout=deadline.left())  # type: ignore[arg-type]
+        reached[address] = sock.getpeername()
+        return sock
     except socket.timeout:
         raise NetworkError("connection timed out after %gs" % deadline.seconds) from None
     except socket.gaierror as exc:

@@ -55,13 +55,25 @@ def log(message: str) -> None:
 
 
 def conf_value(content: "Optional[bytes]", key: str) -> "Optional[str]":
-    """The value of key in a slurm.conf (keys in any case; the last one wins, as in Slurm)."""
+    """The value of key in a slurm.conf as Slurm reads it: keys in any case, spaces allowed
+    around '=', a value in double quotes taken without them, the last one winning."""
     found = None
-    wanted = key.lower().encode("ascii") + b"="
-    for line in (content or b"").splitlines():
-        for word in line.split(b"#", 1)[0].split():
-            if word.lower().startswith(wanted):
-                found = word[len(wanted):].decode("utf-8", "replace")
+    wanted = key.lower().encode("ascii")
+    for raw in (content or b"").splitlines():
+        line = raw.split(b"#", 1)[0]
+        lower = line.lower()
+        start = lower.find(wanted)
+        while start >= 0:
+            end = start + len(wanted)
+            rest = line[end:].lstrip()
+            if (start == 0 or lower[start - 1:start].isspace()) and rest.startswith(b"="):
+                value = rest[1:].lstrip()
+                if value.startswith(b'"'):
+                    value = value[1:].split(b'"', 1)[0]
+                else:
+                    value = (value.split(None, 1) or [b""])[0]
+                found = value.decode("utf-8", "replace")
+            start = lower.find(wanted, end)
     return found
 
 
@@ -213,7 +225,8 @@ class Watcher:
                 "--listen-key, as sackd_cert_file): polling only, every %gs"
                 % (self.interval or POLL_WITHOUT_PUSHES))
             return
-        slurmd_port = int(conf_value(conf, "SlurmdPort") or DEFAULT_SLURMD_PORT)
+        port_text = conf_value(conf, "SlurmdPort") or str(DEFAULT_SLURMD_PORT)
+        slurmd_port = int(port_text) if port_text.isdigit() else DEFAULT_SLURMD_PORT
         self.port = self.args.listen_port or slurmd_port
         if self.port != slurmd_port and first.protocol_version < PROTO_25_05:
             log("warning: Slurm %s pushes to SlurmdPort (%d), not to --listen-port %d"
@@ -348,7 +361,10 @@ class Watcher:
             for frame in frames:
                 if self.stop:
                     break
-                self._push(frame)
+                try:
+                    self._push(frame)
+                except Exception as error:  # whatever a peer sent, the watcher goes on
+                    log("rejected a push from %s: %s: %s" % (frame.peer, type(error).__name__, error))
             now = time.monotonic()
             if self.stop:
                 break

@@ -162,21 +162,33 @@ class PushVerifier:
         return Proof(issued)
 
 
+#: A pushed auth/slurm token is a few hundred bytes; anything far longer is not one.
+MAX_TOKEN = 16 << 10
+
+
 def hs256_claims(token: str, key: bytes) -> "Optional[Dict[str, object]]":
-    """The claims of an HS256 JWT whose signature key made, else None (standard library only)."""
+    """The claims of an HS256 JWT that key signed, else None (standard library only).
+
+    The signature is checked before a byte of JSON is parsed: nobody's JSON is read unless
+    the key made it."""
     parts = token.split(".")
-    if len(parts) != 3:
+    if len(token) > MAX_TOKEN or len(parts) != 3 or not token.isascii():
+        return None
+    try:
+        signature = _unpad(parts[2])
+    except ValueError:
+        return None
+    wanted = hmac.new(key, (parts[0] + "." + parts[1]).encode("ascii"), hashlib.sha256).digest()
+    if not hmac.compare_digest(wanted, signature):
         return None
     try:
         header = json.loads(_unpad(parts[0]))
-        signature = _unpad(parts[2])
         claims = json.loads(_unpad(parts[1]))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
         return None
-    wanted = hmac.new(key, (parts[0] + "." + parts[1]).encode("ascii"), hashlib.sha256).digest()
-    return claims if hmac.compare_digest(wanted, signature) else None
+    return claims
 
 
 def _unpad(text: str) -> bytes:

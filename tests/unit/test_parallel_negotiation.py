@@ -1,0 +1,471 @@
+"""Version negotiation over real sockets on 127.0.0.1: probe.exchange_all and the client's
+negotiate() with the real exchange, against scripted controllers of each rejection style
+(22.05: close silently; 24.11: rc 1007 in its own version; 25.11: HTTP), one that accepts
+nothing, one whose accepted versions answer slowly, and ones that reset. The highest accepted
+version wins; the first attempt goes alone, then at most one connection per other version;
+the version that worked makes the next fetch one connection; a remembered version that
+now fails sends the client back to negotiating without a word."""
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+from _slurm import client
+from _slurm.auth.credentials import JwtCredentials
+from _slurm.errors import ClosedError, FetchError, NetworkError, ReplyError
+from _slurm.header import encode_header
+from _slurm.messages import decode_reply
+from _slurm.probe import exchange_all
+from _slurm.transport import Address, HttpReplyError
+from _slurm.versions import NEWEST, OLDEST, probe_order
+from _slurm.wire import packstr, u32
+from fixtures.hostile import GOOD, NO_AUTH, config_frame, frame
+from fixtures.servers import Listener, ScriptedController, refused_port
+
+ALL = [v >> 8 for v in probe_order()]  # 45 .. 35
+#: A well-formed dummy JWT (these controllers never check it; the client's own check_token
+#: passes it): header {"alg":"HS256","typ":"JWT"}, claims {"iat":1700000000,
+#: "exp":4102444800,"sun":"slurm"}, a signature of 32 zero bytes.
+TOKEN = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+         "eyJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwic3VuIjoic2x1cm0ifQ."
+         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+HTTP_405 = (b"HTTP/1.1 405 NOT ALLOWED\r\nContent-Length: 21\r\nContent-Type: text/plain\r\n\r\n"
+            b"Invalid HTTP method\r\n")
+TIMEOUT = 5.0
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(autouse=True)
+def forget():
+    client._negotiated.clear()
+    yield
+    client._negotiated.clear()
+
+
+@pytest.fixture
+def controllers():
+    """Starts controllers for a test and closes them afterwards."""
+    started = []
+
+    def start(controller):
+        started.append(controller)
+        return controller
+    yield start
+    for controller in started:
+        controller.close()
+
+
+def config_reply(version):
+    """A RESPONSE_CONFIG frame in the layout of version (R1 up to 20.11's protocol 36)."""
+    if version <= 36 << 8:
+        body = packstr(b"ClusterName=lab\n") + u32(0) * 10 + packstr("/var/spool/slurmd")
+        return frame(encode_header(version, 2016, len(body), NO_AUTH) + body)
+    return config_frame(version, GOOD)
+
+
+def rc_reply(version, rc):
+    return frame(encode_header(version, 8001, 4, NO_AUTH) + u32(rc))
+
+
+def scripted(window, reject="close", native=None, slow=None):
+    """A controller that accepts the protocol numbers in window and turns the others down the
+    way its release does; slow maps accepted numbers to a delay before the answer."""
+    native = (native or max(window or [45])) << 8
+    arrivals = []
+
+    def reply(version, _request):
+        arrivals.append((version >> 8, time.monotonic()))
+        number = version >> 8
+        if number in window:
+            delay = (slow or {}).get(number)
+            data = config_reply(version)
+            if delay:
+                def later(conn):
+                    time.sleep(delay)
+                    conn.sendall(data)
+                return later
+            return data
+        if reject == "rc1007":
+            return rc_reply(native, 1007)
+        if reject == "http":
+            return HTTP_405
+        return None
+    controller = ScriptedController(reply)
+    controller.arrivals = arrivals
+    return controller
+
+
+def _recv_exactly(conn, count):
+    data = b""
+    while len(data) < count:
+        chunk = conn.recv(count - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def resetting(window=()):
+    """Reads a whole request, then answers those in window and resets the rest (RST, not a
+    FIN); anything that is not a frame (a TLS hello) is reset at once."""
+    arrivals = []
+
+    def handle(conn):
+        conn.settimeout(TIMEOUT)
+        head = _recv_exactly(conn, 4)
+        if head is not None and struct.unpack(">I", head)[0] < 1 << 20:
+            request = _recv_exactly(conn, struct.unpack(">I", head)[0])
+            version = struct.unpack(">H", request[:2])[0]
+            arrivals.append((version >> 8, time.monotonic()))
+            if version >> 8 in window:
+                conn.sendall(config_reply(version))
+                return
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+    listener = Listener(handle)
+    listener.arrivals = arrivals
+    return listener
+
+
+def settled_count(listener, wait=1.0):
+    """Connections accepted, once the accept thread has caught up (no new ones for 0.2 s)."""
+    end = time.monotonic() + wait
+    seen, quiet_since = listener.connections, time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.02)
+        if listener.connections != seen:
+            seen, quiet_since = listener.connections, time.monotonic()
+        elif time.monotonic() - quiet_since >= 0.2:
+            break
+    return listener.connections
+
+
+def fetch(controller, **options):
+    return client.fetch([controller.server], JwtCredentials(token=TOKEN), timeout=TIMEOUT, **options)
+
+
+def versions_seen(controller):
+    return [number for number, _when in controller.arrivals]
+
+
+def check_first_alone(controller):
+    """The newest went first, alone; then each other version at most once."""
+    seen = versions_seen(controller)
+    assert seen[0] == NEWEST >> 8
+    assert len(seen[1:]) == len(set(seen[1:])) and NEWEST >> 8 not in seen[1:]
+    first_at = controller.arrivals[0][1]
+    assert all(when >= first_at for _number, when in controller.arrivals[1:])
+
+
+# -- the styles of rejection ---------------------------------------------------------------
+
+def test_22_05_style_silent_close_the_highest_accepted_wins(controllers):
+    controller = controllers(scripted([36, 37, 38]))
+    result = fetch(controller)
+    assert result.protocol_version == 38 << 8 and result.release == "22.05"
+    assert bytes(result.files[0].content) == b"ClusterName=x\n"
+    assert result.warnings == []
+    assert settled_count(controller) <= 1 + (len(ALL) - 1)
+    check_first_alone(controller)
+    assert client._negotiated[Address("127.0.0.1", controller.port)] == 38 << 8
+
+
+def test_24_11_style_rc1007_jumps_to_the_controllers_version(controllers):
+    controller = controllers(scripted([39, 40, 41, 42], reject="rc1007", native=42))
+    result = fetch(controller)
+    assert result.protocol_version == 42 << 8 and result.release == "24.11"
+    assert settled_count(controller) == 2
+    assert versions_seen(controller) == [45, 42]
+
+
+def test_25_11_style_http_the_highest_accepted_wins(controllers):
+    controller = controllers(scripted([41, 42, 43, 44], reject="http"))
+    result = fetch(controller)
+    assert result.protocol_version == 44 << 8 and result.release == "25.11"
+    assert settled_count(controller) <= len(ALL)
+    check_first_alone(controller)
+
+
+def test_newest_accepted_at_once_is_one_connection(controllers):
+    controller = controllers(scripted([42, 43, 44, 45]))
+    assert fetch(controller).protocol_version == 45 << 8
+    assert settled_count(controller) == 1
+
+
+def test_20_11_style_oldest_window(controllers):
+    controller = controllers(scripted([35, 36]))
+    result = fetch(controller)
+    assert result.protocol_version == 36 << 8
+    assert [f.name for f in result.files][:1] == ["slurm.conf"]
+
+
+def test_a_controller_that_accepts_nothing(controllers):
+    controller = controllers(scripted([]))
+    with pytest.raises(FetchError) as info:
+        fetch(controller)
+    message = str(info.value)
+    assert "closed the connection without replying to every protocol version from Slurm " \
+           "20.02 to 26.05" in message
+    assert "auth jwt" in message  # the hint: the credential may be what is refused
+    (_server, error), = info.value.attempts
+    assert isinstance(error, ClosedError)
+    assert settled_count(controller) == len(ALL)
+    assert sorted(versions_seen(controller)) == sorted(ALL)
+    check_first_alone(controller)
+    assert Address("127.0.0.1", controller.port) not in client._negotiated
+
+
+def test_http_for_every_version_names_http(controllers):
+    controller = controllers(scripted([], reject="http"))
+    with pytest.raises(FetchError, match="HTTP on\\) accepted none of every protocol version"):
+        fetch(controller)
+
+
+def test_slow_accepted_versions_the_best_still_wins(controllers):
+    # 36 and 37 answer at once, 38 only after a while: the client waits for 38.
+    controller = controllers(scripted([36, 37, 38], slow={38: 0.6}))
+    started = time.monotonic()
+    result = fetch(controller)
+    assert result.protocol_version == 38 << 8
+    assert time.monotonic() - started >= 0.6
+    assert settled_count(controller) <= len(ALL)
+
+
+def test_all_accepted_versions_slow(controllers):
+    controller = controllers(scripted([40, 41, 42, 43], reject="rc1007", native=43,
+                                      slow={40: 0.3, 41: 0.3, 42: 0.3, 43: 0.3}))
+    assert fetch(controller).protocol_version == 43 << 8
+    assert versions_seen(controller) == [45, 43]
+
+
+def test_a_controller_that_resets_everything(controllers):
+    controller = controllers(resetting())
+    with pytest.raises(FetchError) as info:
+        fetch(controller)
+    (_server, error), = info.value.attempts
+    assert isinstance(error, ClosedError)
+    assert "every protocol version from Slurm 20.02 to 26.05" in str(error)
+    # Each version once, plus one TLS handshake to tell slurmctld from a TLS server.
+    assert settled_count(controller) <= len(ALL) + 1
+    assert sorted(versions_seen(controller)) == sorted(ALL)
+
+
+def test_a_controller_that_resets_other_versions(controllers):
+    controller = controllers(resetting(window=(37, 38, 39)))
+    assert fetch(controller).protocol_version == 39 << 8
+    assert settled_count(controller) <= len(ALL) + 1
+
+
+# -- what is remembered ------------------------------------------------------------------------
+
+def test_the_negotiated_version_makes_the_next_fetch_one_connection(controllers):
+    controller = controllers(scripted([36, 37, 38]))
+    fetch(controller)
+    before = settled_count(controller)
+    result = fetch(controller)
+    assert result.protocol_version == 38 << 8
+    assert settled_count(controller) == before + 1
+    assert versions_seen(controller)[-1] == 38
+
+
+def test_a_remembered_version_that_now_fails_falls_back_to_negotiating(controllers):
+    # Remembered from a 22.05 controller, now upgraded to 24.05 (accepts 39-41).
+    controller = controllers(scripted([39, 40, 41]))
+    address = Address("127.0.0.1", controller.port)
+    client.seed({address: 38 << 8})
+    result = fetch(controller)
+    assert result.protocol_version == 41 << 8 and result.warnings == []
+    seen = versions_seen(controller)
+    assert seen[0] == 38 and seen.count(38) == 1
+    assert settled_count(controller) <= len(ALL)
+    assert client._negotiated[address] == 41 << 8
+
+
+def test_a_remembered_version_refused_with_rc1007_jumps(controllers):
+    controller = controllers(scripted([40, 41, 42, 43], reject="rc1007", native=43))
+    address = Address("127.0.0.1", controller.port)
+    client.seed({address: 38 << 8})
+    assert fetch(controller).protocol_version == 43 << 8
+    assert versions_seen(controller) == [38, 43]
+
+
+def test_a_remembered_version_still_accepted_is_kept(controllers):
+    controller = controllers(scripted([36, 37, 38]))
+    client.seed({Address("127.0.0.1", controller.port): 37 << 8})
+    assert fetch(controller).protocol_version == 37 << 8
+    assert settled_count(controller) == 1
+
+
+def test_seed_does_not_override_what_this_process_learnt(controllers):
+    controller = controllers(scripted([36, 37, 38]))
+    fetch(controller)
+    client.seed({Address("127.0.0.1", controller.port): 36 << 8})
+    assert fetch(controller).protocol_version == 38 << 8
+
+
+def test_a_pinned_release_is_tried_alone(controllers):
+    controller = controllers(scripted([36, 37, 38]))
+    with pytest.raises(FetchError, match="Slurm 23.02 \\(protocol 39\\)"):
+        fetch(controller, protocol="23.02")
+    assert settled_count(controller) == 1
+    assert fetch(controller, protocol="21.08").protocol_version == 37 << 8
+
+
+def test_a_dead_controller_then_a_live_one(controllers):
+    controller = controllers(scripted([36, 37, 38]))
+    result = client.fetch(["127.0.0.1:%d" % refused_port(), controller.server],
+                          JwtCredentials(token=TOKEN), timeout=TIMEOUT)
+    assert result.protocol_version == 38 << 8 and result.controller == controller.server
+
+
+@pytest.fixture
+def dual_stack(monkeypatch):
+    """A controller name with two addresses, as DNS gives a dual-stack host: IPv6 first
+    (where slurmctld, without EnableIPv6, does not listen) and IPv4. Only the resolver is
+    simulated; the connections are real."""
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host in ("dualstack.test", b"dualstack.test"):
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0)),
+                    (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, port, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return "dualstack.test"
+
+
+def test_a_name_whose_first_address_is_dead_serves_a_single_attempt(controllers, dual_stack):
+    controller = controllers(scripted([42, 43, 44, 45]))
+    result = client.fetch(["%s:%d" % (dual_stack, controller.port)], JwtCredentials(token=TOKEN),
+                          timeout=TIMEOUT)
+    assert result.protocol_version == 45 << 8
+
+
+def test_a_name_whose_first_address_is_dead_negotiates(controllers, dual_stack):
+    controller = controllers(scripted([36, 37, 38]))
+    result = client.fetch(["%s:%d" % (dual_stack, controller.port)], JwtCredentials(token=TOKEN),
+                          timeout=TIMEOUT)
+    assert result.protocol_version == 38 << 8
+
+
+# -- probe.exchange_all directly ----------------------------------------------------------------
+
+def request(version):
+    message = encode_header(version, 2015, 4) + u32(102) + packstr(TOKEN) + packstr(None) + u32(1)
+    return u32(len(message)) + message
+
+
+def address_of(controller):
+    return Address("127.0.0.1", controller.port)
+
+
+def test_exchange_all_returns_each_reply_or_error(controllers):
+    controller = controllers(scripted([37, 38], reject="close"))
+    frames = {v << 8: request(v << 8) for v in (36, 37, 38, 39)}
+    outcomes = exchange_all(address_of(controller), frames, TIMEOUT, 1 << 20, None, lambda got: False)
+    assert sorted(outcomes) == sorted(frames)
+    assert decode_reply(outcomes[38 << 8]).version == 38 << 8
+    assert decode_reply(outcomes[37 << 8]).version == 37 << 8
+    assert isinstance(outcomes[36 << 8], ClosedError) and isinstance(outcomes[39 << 8], ClosedError)
+    assert settled_count(controller) == 4
+
+
+def test_exchange_all_names_http_and_resets():
+    http = scripted([], reject="http")
+    reset = resetting()
+    try:
+        outcome = exchange_all(address_of(http), {1: request(45 << 8)}, TIMEOUT, 1 << 20, None,
+                               lambda got: False)[1]
+        assert isinstance(outcome, HttpReplyError)
+        outcome = exchange_all(address_of(reset), {1: request(45 << 8)}, TIMEOUT, 1 << 20, None,
+                               lambda got: False)[1]
+        assert isinstance(outcome, ClosedError) and "reset" in str(outcome)
+    finally:
+        http.close()
+        reset.close()
+
+
+def test_exchange_all_stops_once_settled(controllers):
+    # 38 answers at once, the others after two seconds: settled on 38, the others abandoned.
+    controller = controllers(scripted([36, 37, 38], slow={36: 2.0, 37: 2.0}))
+    frames = {v << 8: request(v << 8) for v in (36, 37, 38)}
+    started = time.monotonic()
+    outcomes = exchange_all(address_of(controller), frames, TIMEOUT, 1 << 20, None,
+                            lambda got: (38 << 8) in got)
+    assert time.monotonic() - started < 1.5
+    assert decode_reply(outcomes[38 << 8]).version == 38 << 8
+    # The ones cut short are neither waited for nor reported: nothing went wrong with them.
+    assert all(v << 8 not in outcomes for v in (36, 37))
+
+
+def test_exchange_all_deadline(controllers):
+    controller = controllers(scripted([38], slow={38: 3.0}))
+    started = time.monotonic()
+    outcomes = exchange_all(address_of(controller), {1: request(38 << 8)}, 0.4, 1 << 20, None,
+                            lambda got: False)
+    assert time.monotonic() - started < 2.0
+    assert isinstance(outcomes[1], NetworkError) and "no complete reply within 0.4s" in str(outcomes[1])
+
+
+def test_exchange_all_enforces_the_frame_limit(controllers):
+    controller = controllers(scripted([38]))
+    outcomes = exchange_all(address_of(controller), {1: request(38 << 8)}, TIMEOUT, 16, None,
+                            lambda got: False)
+    assert isinstance(outcomes[1], ReplyError) and "exceeds the 16-byte limit" in str(outcomes[1])
+
+
+def test_exchange_all_truncated_reply():
+    def half(conn):
+        conn.settimeout(TIMEOUT)
+        _recv_exactly(conn, 4)
+        conn.recv(65536)
+        conn.sendall(config_reply(38 << 8)[:20])
+    listener = Listener(half)
+    try:
+        outcome = exchange_all(address_of(listener), {1: request(38 << 8)}, TIMEOUT, 1 << 20, None,
+                               lambda got: False)[1]
+        assert isinstance(outcome, ReplyError) and "truncated reply" in str(outcome)
+    finally:
+        listener.close()
+
+
+def test_exchange_all_refused_connection():
+    outcome = exchange_all(Address("127.0.0.1", refused_port()), {1: request(45 << 8)}, TIMEOUT,
+                           1 << 20, None, lambda got: False)[1]
+    assert isinstance(outcome, NetworkError) and not isinstance(outcome, ClosedError)
+    assert "refused" in str(outcome)
+
+
+def test_exchange_all_many_at_once_in_one_round_trip(controllers):
+    # Every answer waits 0.5 s: all in parallel take about 0.5 s, not 11 x 0.5 s.
+    controller = controllers(scripted(ALL, slow=dict.fromkeys(ALL, 0.5)))
+    frames = {v << 8: request(v << 8) for v in ALL}
+    started = time.monotonic()
+    outcomes = exchange_all(address_of(controller), frames, TIMEOUT, 1 << 20, None, lambda got: False)
+    assert time.monotonic() - started < 2.5
+    assert all(decode_reply(outcomes[v << 8]).version == v << 8 for v in ALL if v > 36)
+
+
+def test_the_dummy_token_is_well_formed():
+    from _slurm.auth.jwt import check_token
+    assert check_token(TOKEN, False) == []
+
+
+def test_versions_span():
+    assert ALL[0] == NEWEST >> 8 and ALL[-1] == OLDEST >> 8 and len(ALL) == 11
+
+
+def test_negotiation_needs_no_threads_nor_typing():
+    """probe and client run in the caller's thread on poll(): importing them (and a whole
+    fetch's modules) loads neither threading nor typing."""
+    library = os.path.join(ROOT, "plugins", "module_utils")
+    code = "import sys, _slurm.client, _slurm.probe; print(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-S", "-c", code], env=dict(os.environ, PYTHONPATH=library),
+                          stdout=subprocess.PIPE, universal_newlines=True, timeout=30, check=True)
+    modules = done.stdout.split()
+    assert "_slurm.probe" in modules
+    assert "threading" not in modules and "typing" not in modules

@@ -6,11 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 from _slurm.auth.jwt import mint_token
 from _slurm.known_versions import FILE_NAME, load
+from fixtures.unprivileged import python_for_any_user
 from lab import ROOT, down, up
 
 PYTHONS = {version: os.path.expanduser("~/.pyenv/versions/%s/bin/python3" % full)
@@ -174,3 +176,33 @@ def test_a_foreign_or_corrupt_cache_is_ignored(controllers, tmp_path):
         assert proc.returncode == 0 and "speaks Slurm 24.11" in proc.stderr, proc.stderr
     assert oct(cache.stat().st_mode & 0o777) == oct(0o644)
     assert load(str(cache)) == {next(iter(load(str(cache)))): 42 << 8}
+
+
+def test_a_tree_the_user_cannot_write_caches_bytecode_in_the_users_cache(tmp_path):
+    """An installed collection run by another user: no __pycache__ can be written beside the
+    library, so bin/straw keeps the bytecode in that user's cache and the next run loads it."""
+    tree = tempfile.mkdtemp(prefix="straw-ro-", dir="/var/tmp")
+    home = tempfile.mkdtemp(prefix="straw-home-", dir="/var/tmp")
+    try:
+        for part in ("bin", "plugins"):
+            shutil.copytree(os.path.join(ROOT, part), os.path.join(tree, part),
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache"))
+        for directory, _dirs, names in os.walk(tree):
+            os.chmod(directory, 0o755)
+            for name in names:
+                os.chmod(os.path.join(directory, name), 0o755 if directory.endswith("bin") else 0o644)
+        os.chown(home, 65534, 65534)
+        env = {"HOME": home, "PATH": "/usr/bin:/bin"}
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                   python_for_any_user(), os.path.join(tree, "bin", "straw"), "-V"]
+        for _run in range(2):
+            proc = subprocess.run(command, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, universal_newlines=True, check=False)
+            assert proc.returncode == 0, proc.stderr
+        cached = [name for _d, _s, names in os.walk(os.path.join(home, ".cache", "straw-slurm"))
+                  for name in names if name.endswith(".pyc")]
+        assert any(name.startswith("command.") for name in cached), cached
+        assert not any("__pycache__" in d for d, _s, _n in os.walk(tree))
+    finally:
+        shutil.rmtree(tree)
+        shutil.rmtree(home)

@@ -13,7 +13,8 @@ import pytest
 from _slurm.auth import munge_key
 from _slurm.auth.body_hash import body_hash
 from _slurm.auth.slurm import SlurmKey, claims
-from _slurm.auth.verify import PushVerifier, Rejected, hs256_claims, payload_matches
+from _slurm.auth.jwt import hs256_claims
+from _slurm.auth.verify import PushVerifier, Rejected, payload_matches
 from _slurm.errors import ReplyError
 from _slurm.header import encode_header
 from _slurm.messages import AUTH_MUNGE, AUTH_SLURM, decode_push, push_files

@@ -132,7 +132,7 @@ class SlurmKey:
 
     def verify(self, token: str) -> "Optional[Dict[str, Any]]":
         """The claims of a token this key signed (a controller's push), else None."""
-        from .verify import hs256_claims
+        from .jwt import hs256_claims
         claims = hs256_claims(token, self._key)  # the signature first, then any JSON
         if claims is None or self.kid is None:
             return claims

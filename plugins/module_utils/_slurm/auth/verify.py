@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 
 from ..errors import ReplyError
@@ -26,7 +25,7 @@ from ..wire import u16
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Dict, Optional
+    from typing import Optional
 
     from .slurm import SlurmKey
 
@@ -160,36 +159,3 @@ class PushVerifier:
         if not payload_matches(payload, push.version, push.body):
             raise Rejected("its auth/slurm token does not cover this body (altered in transit?)")
         return Proof(issued)
-
-
-#: A pushed auth/slurm token is a few hundred bytes; anything far longer is not one.
-MAX_TOKEN = 16 << 10
-
-
-def hs256_claims(token: str, key: bytes) -> "Optional[Dict[str, object]]":
-    """The claims of an HS256 JWT that key signed, else None (standard library only).
-
-    The signature is checked before a byte of JSON is parsed: nobody's JSON is read unless
-    the key made it."""
-    parts = token.split(".")
-    if len(token) > MAX_TOKEN or len(parts) != 3 or not token.isascii():
-        return None
-    try:
-        signature = _unpad(parts[2])
-    except ValueError:
-        return None
-    wanted = hmac.new(key, (parts[0] + "." + parts[1]).encode("ascii"), hashlib.sha256).digest()
-    if not hmac.compare_digest(wanted, signature):
-        return None
-    try:
-        header = json.loads(_unpad(parts[0]))
-        claims = json.loads(_unpad(parts[1]))
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
-        return None
-    return claims
-
-
-def _unpad(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -25,7 +25,7 @@ from ..wire import u16
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Dict, Optional
 
     from .slurm import SlurmKey
 
@@ -70,7 +70,7 @@ class PushVerifier:
         self.munge_socket = munge_socket
         self._slurm_key = slurm_key
         self.timeout = timeout
-        self._seen = {}  # type: Dict[bytes, float]
+        self._seen: "Dict[bytes, float]" = {}
         self.last_issued = 0.0
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ client that meets a plaintext peer or the wrong CA says so; credentials that can
 (an expired token, no JWT at all, no munged, a short key, a missing kid) are refused before
 anything is sent, and what the controller may still refuse is a warning."""
 import json
+import contextlib
 import os
 import shutil
 import socket
@@ -70,8 +71,15 @@ def sshd(tmp_path_factory):
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # its privilege separation directory
     proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(directory / "sshd_config")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    with _relayed(proc, port, "sshd") as relay:
+        yield relay
+
+
+@contextlib.contextmanager
+def _relayed(proc, port, name):
+    """A counting relay in front of a real server's port; the server stops afterwards."""
     try:
-        _wait_listening(port, proc, "sshd")
+        _wait_listening(port, proc, name)
         relay = Relay(port)
         yield relay
         relay.close()
@@ -101,13 +109,8 @@ http {
     proc = subprocess.Popen([binary, "-p", str(directory), "-c", str(directory / "nginx.conf"),
                              "-g", "daemon off;"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True)
-    try:
-        _wait_listening(port, proc, "nginx")
-        relay = Relay(port)
+    with _relayed(proc, port, "nginx") as relay:
         yield relay
-        relay.close()
-    finally:
-        _stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -206,3 +206,11 @@ def test_a_tree_the_user_cannot_write_caches_bytecode_in_the_users_cache(tmp_pat
     finally:
         shutil.rmtree(tree)
         shutil.rmtree(home)
+
+
+def test_the_single_file_is_reproducible(tmp_path):
+    straw_pyz = os.path.join(ROOT, "bin", "straw-pyz")
+    for name in ("a", "b"):
+        subprocess.run([sys.executable, straw_pyz, str(tmp_path / name)], check=True,
+                       stdout=subprocess.PIPE)
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()

@@ -211,3 +211,21 @@ def test_auth_slurm_installs_the_key_and_fetches(controllers, run_playbook, tmp_
     assert base64.b64encode(key).decode() not in result.stdout and key.hex() not in result.stdout
     again = run_playbook(play(role_vars))
     assert recap(again.stdout)["localhost"][1] == 0
+
+
+def test_first_host_negotiates_for_the_others(controllers, run_playbook, tmp_path):
+    """protocol auto on a fleet: the first host negotiates (a window of versions the
+    controller accepts), the others speak the release it found: one RPC each."""
+    c = controllers["22.05"]
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("".join("h%d ansible_connection=local configless_conf_dir=%s\n"
+                                 % (i, tmp_path / ("h%d" % i)) for i in (1, 2, 3, 4)))
+    role_vars = base_vars(c, "unused")
+    del role_vars["configless_conf_dir"]
+    before = rpcs(c)
+    result = run_playbook(play(role_vars, hosts="all"), "-v", inventory=str(inventory))
+    # 22.05 accepts three versions: at most those for h1, then one for each other host.
+    assert rpcs(c) - before <= 3 + 3, result.stdout[-3000:]
+    assert "Negotiate the protocol on the first host" in result.stdout
+    for i in (1, 2, 3, 4):
+        assert (tmp_path / ("h%d" % i) / "slurm.conf").read_bytes() == c.expected("slurm.conf")

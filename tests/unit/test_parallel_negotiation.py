@@ -469,3 +469,40 @@ def test_negotiation_needs_no_threads_nor_typing():
     modules = done.stdout.split()
     assert "_slurm.probe" in modules
     assert "threading" not in modules and "typing" not in modules
+
+
+def test_http_from_the_newest_jumps_to_25_11_in_one_more_connection(controllers):
+    """Only 25.11 and newer answer HTTP, and all of them accept 25.11's version."""
+    controller = controllers(scripted([41, 42, 43, 44], reject="http"))
+    assert fetch(controller).protocol_version == 44 << 8
+    assert sorted(versions_seen(controller)) == [44, 45]
+
+
+def test_a_window_of_three_old_versions_settles_without_waiting_for_rejections(controllers):
+    """Three consecutive accepted versions ending at 23.11 or before end at the controller's
+    own: slow rejections of the newer ones are not waited for."""
+    def reply(version, _request):
+        number = version >> 8
+        if number in (36, 37, 38):
+            return config_reply(version)
+        if number == 45:
+            return None  # the first attempt, turned down at once
+        return lambda conn: time.sleep(1.5)  # the others, turned down slowly
+    controller = controllers(ScriptedController(reply))
+    started = time.monotonic()
+    assert fetch(controller).protocol_version == 38 << 8
+    assert time.monotonic() - started < 1.0
+
+
+def test_four_accepted_versions_end_at_the_controllers_own(controllers):
+    def reply(version, _request):
+        number = version >> 8
+        if number in (40, 41, 42, 43):
+            return config_reply(version)
+        if number == 45:
+            return None
+        return lambda conn: time.sleep(1.5)
+    controller = controllers(ScriptedController(reply))
+    started = time.monotonic()
+    assert fetch(controller).protocol_version == 43 << 8
+    assert time.monotonic() - started < 1.0

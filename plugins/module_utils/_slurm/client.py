@@ -23,7 +23,8 @@ from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SACKD, CONFIG_REQUE
                        ConfigFile, ConfigReply, RcReply, decode_reply, encode_request,
                        encode_request_body)
 from .transport import DEFAULT_MAX_FRAME, Address, HttpReplyError, exchange, parse_address
-from .versions import NEWEST, PROTO_22_05, best_within_window, probe_order, release_of, version_of
+from .versions import (NEWEST, PROTO_22_05, PROTO_23_11, best_within_window, probe_order,
+                       release_of, version_of)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     import ssl
 
 REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
+#: Controllers that answer an unknown version with HTTP (25.11 and newer) all accept 25.11's.
+HTTP_ERA = 44 << 8
 
 if TYPE_CHECKING:
     #: exchange(address, frame, timeout, max_frame, tls) -> reply frame; the only I/O we do.
@@ -106,33 +109,58 @@ def _decoded(frame: object, version: int, flags: int) -> object:
     return reply
 
 
+def _known_best(decoded: Dict[int, object], versions: List[int]) -> bool:
+    """Whether the best answer is known already, before every version has been answered.
+
+    Walking down from the newest: every version turned down until one decided otherwise.
+    Or, where rejections are slow (controllers take about 10 ms to turn a version down, and
+    accept in well under one), from the windows controllers accept: four consecutive
+    versions accepted end at a 24.11+ controller's own version, and three ending at 23.11 or
+    before end at the controller's own (those accept three); or rc 1007 named the
+    controller's own version and it was accepted."""
+    for version in versions:  # newest first
+        if version not in decoded:
+            break
+        if not _rejected(decoded[version], version):
+            return True
+    else:
+        return True
+    accepted = {v for v, reply in decoded.items() if isinstance(reply, ConfigReply)}
+    if accepted:
+        top = max(accepted)
+        run = 1
+        while top - (run << 8) in accepted:
+            run += 1
+        if run >= 4 or (run >= 3 and top <= PROTO_23_11):
+            return True
+    natives = [reply.version for v, reply in decoded.items()
+               if isinstance(reply, RcReply) and _rejected(reply, v)]
+    return bool(natives) and max(natives) in accepted
+
+
 def _in_parallel(address: Address, versions: List[int], credentials: Credentials, flags: int,
                  timeout: float, max_frame: int, tls: Optional["ssl.SSLContext"],
                  port: int) -> Dict[int, object]:
-    """Every version at once; done as soon as the best answer is known (a config reply at a
-    version above which every attempt was turned down)."""
+    """Every version at once; done as soon as the best answer is known."""
     from .probe import exchange_all
     frames = {}
     for version in versions:
         body = encode_request_body(version, flags, port)
         frames[version] = encode_request(
             version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
+    order = sorted(versions, reverse=True)
     decoded: Dict[int, object] = {}
 
     def settled(outcomes: Dict[int, Union[bytearray, Exception]]) -> bool:
-        for version in versions:  # newest first
-            if version not in outcomes:
-                return False
+        for version, outcome in outcomes.items():
             if version not in decoded:
-                decoded[version] = _decoded(outcomes[version], version, flags)
-            if not _rejected(decoded[version], version):
-                return True
-        return True
+                decoded[version] = _decoded(outcome, version, flags)
+        return _known_best(decoded, order)
 
     outcomes = exchange_all(address, frames, timeout, max_frame, tls, settled)
-    for version in versions:
-        if version in outcomes and version not in decoded:
-            decoded[version] = _decoded(outcomes[version], version, flags)
+    for version, outcome in outcomes.items():
+        if version not in decoded:
+            decoded[version] = _decoded(outcome, version, flags)
     return decoded
 
 
@@ -144,8 +172,11 @@ def negotiate(address: Address, credentials: Credentials, flags: int,
 
     A pinned version is tried alone. Otherwise the version that worked last (in this process
     or, through known_versions, an earlier one) goes first, else the newest we speak: one
-    connection that already tells us what answered. If it is turned down, every other
-    version goes out at once and the highest accepted wins, in one more round trip.
+    connection that already tells us what answered (an SSH or web server, say). When it is
+    turned down, 24.11-25.11 name their own version in rc 1007 and HTTP comes only from
+    25.11 and newer, which all accept 25.11's version: one more attempt does. Otherwise every
+    other version goes out at once and the highest accepted wins. (Not blindly all at once
+    from the start: slurmctld can stall for seconds on a burst of versions it turns down.)
     """
     first = protocol if protocol is not None else _negotiated.get(address, NEWEST)
     tried: List[int] = [first]
@@ -162,10 +193,12 @@ def negotiate(address: Address, credentials: Credentials, flags: int,
         if isinstance(outcome, RcReply):  # 24.11-25.11 told us their version: jump to it
             best = best_within_window(outcome.version)
             rest = [best] if best is not None and best != first else rest
-        if send is exchange:
+        elif isinstance(outcome, HttpReplyError):  # 25.11 or newer: all accept 25.11's
+            rest = [v for v in (NEWEST, HTTP_ERA) if v != first]
+        if send is exchange and len(rest) > 1:
             results.update(_in_parallel(address, rest, credentials, flags, timeout, max_frame,
                                         tls, port))
-        else:  # a test's simulated controller: the same candidates, one after the other
+        else:  # one candidate, or a test's simulated controller: one after the other
             for version in rest:
                 try:
                     results[version] = _attempt(address, version, credentials, flags, timeout,

@@ -36,10 +36,11 @@ _CHUNK = 256 << 10
 class _Attempt:
     """One connection: connect, (TLS handshake), send the frame, read one reply frame."""
 
-    __slots__ = ("key", "frame", "sock", "sent", "head", "buffer", "got", "shaking")
+    __slots__ = ("key", "frame", "sock", "sent", "head", "buffer", "got", "shaking", "address")
 
-    def __init__(self, key: int, frame: bytes, sock: socket.socket) -> None:
+    def __init__(self, key: int, frame: bytes, sock: socket.socket, address: "Address") -> None:
         self.key = key
+        self.address = address
         self.frame = memoryview(frame)
         self.sock = sock
         self.sent = 0
@@ -65,12 +66,10 @@ class _Attempt:
                     raise ReplyError("truncated reply: %d of 4 length bytes" % len(self.head))
                 raise ClosedError("the controller closed the connection without replying")
             self.head += chunk
-            if self.head[:4] == b"HTTP"[:len(self.head)] and len(self.head) == 4:
-                raise HttpReplyError("the controller answered HTTP")
         if self.buffer is None:
             (length,) = struct.unpack(">I", self.head)
-            if length > max_frame:
-                raise ReplyError("reply of %d bytes exceeds the %d-byte limit" % (length, max_frame))
+            if self.head == b"HTTP" or length > max_frame:
+                self._judge(length, max_frame)
             self.buffer = bytearray(length)
         view = memoryview(self.buffer)
         while self.got < len(self.buffer):
@@ -80,6 +79,23 @@ class _Attempt:
                                  % (self.got, len(self.buffer)))
             self.got += count
         return self.buffer
+
+
+    def _judge(self, length: int, max_frame: int) -> None:
+        """What answered, from the first bytes, as transport.exchange names it: slurmctld's
+        own HTTP answer (a rejection) or something that is not slurmctld at all."""
+        from .transport import _check_peer
+        data = bytes(self.head)
+        try:
+            data += self.sock.recv(8 << 10)
+        except OSError:
+            pass  # judge by what came
+        if self.head == b"HTTP":
+            _check_peer(self.address, data, "it answered HTTP")
+            raise HttpReplyError("the controller answered HTTP")
+        _check_peer(self.address, data, "its reply of %d bytes exceeds the %d-byte limit"
+                    % (length, max_frame))
+        raise ReplyError("reply of %d bytes exceeds the %d-byte limit" % (length, max_frame))
 
 
 def _open(address: "Address", key: int, frame: bytes,
@@ -98,7 +114,7 @@ def _open(address: "Address", key: int, frame: bytes,
     except OSError:
         sock.close()
         raise
-    attempt = _Attempt(key, frame, sock)
+    attempt = _Attempt(key, frame, sock, address)
     if tls is not None:
         attempt.sock = tls.wrap_socket(sock, server_hostname=address.host,
                                        do_handshake_on_connect=False)

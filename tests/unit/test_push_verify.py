@@ -194,7 +194,7 @@ def test_a_replay_is_rejected_even_if_the_first_was_not_applied():
 def test_a_rejected_push_is_not_remembered_as_seen():
     check = verifier()
     forged = munge_push(uid=1000)
-    for _ in range(2):  # the second time is still about the uid, not a replay
+    for _unused in range(2):  # the second time is still about the uid, not a replay
         with pytest.raises(Rejected, match="made by uid 1000"):
             check.verify(forged)
 

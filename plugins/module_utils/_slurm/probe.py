@@ -80,7 +80,6 @@ class _Attempt:
             self.got += count
         return self.buffer
 
-
     def _judge(self, length: int, max_frame: int) -> None:
         """What answered, from the first bytes, as transport.exchange names it: slurmctld's
         own HTTP answer (a rejection) or something that is not slurmctld at all."""

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .auth.verify import PushVerifier
     from .client import FetchResult
     from .listen import Frame, Listener  # noqa: F401
+    from .transport import Address
 
 DEFAULT_SLURMD_PORT = 6818
 POLL_WITH_PUSHES = 300.0
@@ -82,6 +83,25 @@ def slurm_conf(result: "FetchResult") -> "Optional[bytes]":
         if file.name == "slurm.conf" and file.content is not None:
             return bytes(file.content)
     return None
+
+
+def local_address(controller: "Optional[Address]") -> bytes:
+    """This host's IPv4 address as the controller sees it (the source of our connections to
+    it), for MUNGE credentials made from the key: the controller keys a registration by the
+    name it finds for that address. No packet is sent."""
+    from .auth.munge_key import origin_address
+    from .transport import reached
+    where = reached.get(controller) if controller is not None else None
+    if where is None or len(where) != 2:
+        return origin_address()
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(where[:2])
+        return socket.inet_aton(probe.getsockname()[0])
+    except OSError:
+        return origin_address()
+    finally:
+        probe.close()
 
 
 def user_id(name: str) -> "Optional[int]":
@@ -243,6 +263,8 @@ class Watcher:
                 % (error, self.interval or POLL_WITHOUT_PUSHES))
             return
         self.verifier = self._verifier(conf)
+        if hasattr(self.session.credentials, "use_origin"):  # MUNGE made from the key
+            self.session.credentials.use_origin(local_address(first.address))
         result = self._fetch("registration")
         if result is None:
             return

@@ -63,8 +63,11 @@ class MungeKeyCredentials(MungeCredentials):
         from . import munge_key
         self.key_path = key_path
         self._key = munge_key.load_key(key_path)  # refused here, before any connection
-        self.origin = munge_key.origin_address()  # what munged records: the controller's
-        # registration of a watcher is keyed by the host name this address resolves to
+        # The address a credential carries. A fetch needs none in particular; a watcher's
+        # registration is keyed by the host name the controller finds for it, so the watcher
+        # sets the address it reaches the controller from (use_origin). Resolving this
+        # host's name, as munged does once at its start, can cost more than a whole fetch.
+        self.origin = munge_key.LOOPBACK
 
     def __repr__(self) -> str:
         return "MungeKeyCredentials(%r)" % self.key_path
@@ -72,6 +75,9 @@ class MungeKeyCredentials(MungeCredentials):
     def refresh(self) -> None:
         from . import munge_key
         self._key = munge_key.load_key(self.key_path)  # a mounted secret may rotate
+
+    def use_origin(self, address: bytes) -> None:
+        self.origin = address
 
     def key_bytes(self) -> bytes:
         """For checking pushes (auth/verify); never logged."""

@@ -21,8 +21,6 @@ catch (it keeps the salts it has seen); uid/gid restrictions are returned, not e
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import stat
 import struct
@@ -32,7 +30,7 @@ from ..errors import ReplyError, RequestError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    from typing import NamedTuple, Optional, Tuple, Union
+    from typing import Any, NamedTuple, Optional, Tuple, Union
 else:
     from ..records import NamedTuple
 
@@ -142,13 +140,17 @@ def _check_key(key: bytes, where: str = "") -> None:
 def _subkeys(key: bytes) -> Tuple[bytes, bytes]:
     """(cipher subkey, MAC subkey): SHA-1 of the key file followed by "1", resp. "2"."""
     _check_key(key)
-    return hashlib.sha1(key + b"1").digest(), hashlib.sha1(key + b"2").digest()
+    sha1 = _builtin("sha1")
+    return sha1(key + b"1").digest(), sha1(key + b"2").digest()
 
 
 def _digest(mac: int) -> str:
     name = MAC_NAMES.get(mac)
     if name is None:
         raise CredentialError(EMUNGE_BAD_MAC, "unknown MAC type %d" % mac)
+    if name in ("sha1", "sha256", "sha512"):  # every Python has these
+        return name
+    import hashlib
     try:
         hashlib.new(name)  # ripemd160 may be missing (OpenSSL 3), md5 refused (FIPS mode)
     except ValueError:
@@ -158,12 +160,16 @@ def _digest(mac: int) -> str:
 
 def _cipher_key(dek_subkey: bytes, cipher: int, digest: str, mac: bytes) -> bytes:
     """The per-credential AES key munged derives from the MAC (munged's DEK)."""
+    import hmac
     return hmac.new(dek_subkey, mac, digest).digest()[:_AES[cipher]]
 
 
 def _check_pair(cipher: int, digest: str) -> None:
     """munged refuses a MAC shorter than the cipher key it must yield."""
-    if cipher in _AES and hashlib.new(digest).digest_size < _AES[cipher]:
+    if cipher not in _AES:
+        return
+    import hashlib
+    if hashlib.new(digest).digest_size < _AES[cipher]:
         raise CredentialError(EMUNGE_BAD_MAC, "MAC %s is too short for cipher %s"
                               % (digest, CIPHER_NAMES[cipher]))
 
@@ -229,12 +235,45 @@ def encode(key: bytes, payload: bytes, uid: int, gid: int, ttl: int = DEFAULT_TT
     else:
         zip = ZIP_NONE
     outer = bytes([_VERSION, cipher, mac, zip, len(realm_bytes)]) + realm_bytes + iv
-    tag = hmac.new(mac_subkey, outer + inner, digest).digest()
+    if mac == MAC_SHA256:  # the default, without loading OpenSSL for hashlib and hmac
+        tag = _hmac(mac_subkey, outer + inner, _builtin("sha256"))
+    else:
+        import hmac
+        tag = hmac.new(mac_subkey, outer + inner, digest).digest()
     if cipher:
         from . import aes
         inner = aes.cbc_encrypt(_cipher_key(dek_subkey, cipher, digest, tag), iv, aes.pad(inner))
-    import base64
-    return (_PREFIX + base64.b64encode(outer + tag + inner) + _SUFFIX).decode("ascii")
+    import binascii
+    return (_PREFIX + binascii.b2a_base64(outer + tag + inner, newline=False) + _SUFFIX).decode("ascii")
+
+
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
+
+
+def _builtin(name: str) -> "Any":
+    """Python's own SHA-1 or SHA-256 (no OpenSSL to load: a credential from the key should
+    cost less than asking munged for one); hashlib's where a build lacks them."""
+    try:
+        if name == "sha1":
+            from _sha1 import sha1  # type: ignore[import-not-found]
+            return sha1
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
+        except ImportError:
+            from _sha256 import sha256  # type: ignore[import-not-found]
+        return sha256
+    except ImportError:
+        import hashlib
+        return getattr(hashlib, name)
+
+
+def _hmac(key: bytes, message: bytes, new: "Any") -> bytes:
+    """HMAC (RFC 2104) over a 64-byte block, as SHA-1 and SHA-256 have."""
+    if len(key) > 64:
+        key = new(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(new(key.translate(_OPAD) + new(key.translate(_IPAD) + message).digest()).digest())
 
 
 def _compress(zip: int, data: bytes) -> bytes:
@@ -348,6 +387,8 @@ def decode(key: bytes, credential: Union[bytes, str], now: Optional[int] = None)
     realm_bytes = reader.take(reader.byte("realm length"), "realm")
     iv = reader.take(16 if cipher else 0, "cipher IV")
     outer = data[:reader.offset]
+    import hashlib
+    import hmac
     tag = reader.take(hashlib.new(digest).digest_size, "MAC")
     inner = data[reader.offset:]
     padding_ok = True

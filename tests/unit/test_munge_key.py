@@ -16,6 +16,7 @@ import pytest
 
 from _slurm.auth import aes
 from _slurm.auth import munge_key as mk
+from fixtures.unprivileged import readable_library
 from _slurm.errors import ReplyError, RequestError
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "munge")
@@ -555,13 +556,13 @@ def test_unreadable_key(tmp_path):
     if not (setpriv and os.path.exists(python)):
         pytest.skip("needs setpriv and /usr/bin/python3 to test as another user")
     work = tempfile.mkdtemp()
+    library = readable_library()  # nobody may not read the checkout (a clone under /root)
     try:
         os.chmod(work, 0o755)
         key = os.path.join(work, "munge.key")
         with open(key, "wb") as handle:
             handle.write(KEY)
         os.chmod(key, 0o400)
-        library = os.path.join(os.path.dirname(DATA), "..", "..", "..", "plugins", "module_utils")
         script = ("import sys; sys.path.insert(0, %r)\n"
                   "from _slurm.auth.munge_key import load_key\n"
                   "from _slurm.errors import RequestError\n"
@@ -572,6 +573,7 @@ def test_unreadable_key(tmp_path):
                                 stderr=subprocess.STDOUT, timeout=30, check=False)
     finally:
         shutil.rmtree(work)
+        shutil.rmtree(library)
     assert result.stdout.decode().strip() == "cannot read the MUNGE key %s: Permission denied" % key
 
 

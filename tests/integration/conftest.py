@@ -14,6 +14,19 @@ def pytest_configure(config):
         pytest.exit("the integration tests start real controllers in chroots and need root", 2)
 
 
+@pytest.fixture(autouse=True)
+def blocking_standard_streams():
+    """Some tools a test runs (buildah run) leave the standard streams they inherited
+    non-blocking, for every process sharing them; Ansible then refuses to start. Put them
+    back after each test."""
+    yield
+    for fd in (0, 1, 2):
+        try:
+            os.set_blocking(fd, True)
+        except OSError:
+            pass
+
+
 @pytest.fixture(scope="session")
 def controllers():
     """Every lab controller, started once for the whole session and stopped after it."""

@@ -58,7 +58,9 @@ def env():
 
 
 def buildah(env, *args, check=True, timeout=120, stdin=None):
+    # Never the inherited stdin: buildah run leaves it non-blocking (Ansible then refuses).
     proc = subprocess.run(["buildah"] + [str(a) for a in args], env=env, input=stdin,
+                          stdin=subprocess.DEVNULL if stdin is None else None,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("buildah %s failed (%d):\n%s" % (args[0], proc.returncode, proc.stderr.decode()[-3000:]))

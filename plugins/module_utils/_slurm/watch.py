@@ -203,6 +203,7 @@ class Watcher:
         import subprocess
         environment = dict(os.environ, STRAW_CHANGED=" ".join(changed),
                            STRAW_DIR=os.path.abspath(self.args.output_dir))
+        environment.pop("SLURM_JWT", None)  # the watcher's credential is not the command's
         try:
             self.children.append(subprocess.Popen(["/bin/sh", "-c", command], env=environment,
                                                   stdin=subprocess.DEVNULL))

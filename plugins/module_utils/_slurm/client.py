@@ -68,15 +68,17 @@ def seed(versions: Dict[Address, int]) -> None:
 def _attempt(address: Address, version: int, credentials: Credentials, flags: int,
              timeout: float, max_frame: int, send: Exchange,
              tls: Optional["ssl.SSLContext"], port: int = 0) -> Union[ConfigReply, RcReply]:
+    frame = _frame(version, credentials, flags, port)
+    reply = _decoded(send(address, frame, timeout, max_frame, tls), version, flags)
+    if isinstance(reply, ReplyError):
+        raise reply
+    return reply  # type: ignore[return-value]
+
+
+def _frame(version: int, credentials: Credentials, flags: int, port: int) -> bytes:
+    """A REQUEST_CONFIG frame at version, with a fresh credential."""
     body = encode_request_body(version, flags, port)
-    frame = encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
-    reply = decode_reply(send(address, frame, timeout, max_frame, tls),
-                         slurmd_set=bool(flags & CONFIG_REQUEST_SLURMD))
-    if isinstance(reply, ConfigReply) and reply.version != version:
-        # Controllers answer in the client's version; anything else is not a controller.
-        raise ReplyError("the controller answered a protocol %d request in protocol %d"
-                         % (version >> 8, reply.version >> 8))
-    return reply
+    return encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
 
 
 def _controller_error(rc: int, credentials: Credentials) -> ControllerError:
@@ -104,6 +106,7 @@ def _decoded(frame: object, version: int, flags: int) -> object:
     except ReplyError as error:
         return error
     if isinstance(reply, ConfigReply) and reply.version != version:
+        # Controllers answer in the client's version; anything else is not a controller.
         return ReplyError("the controller answered a protocol %d request in protocol %d"
                           % (version >> 8, reply.version >> 8))
     return reply
@@ -143,11 +146,7 @@ def _in_parallel(address: Address, versions: List[int], credentials: Credentials
                  port: int) -> Dict[int, object]:
     """Every version at once; done as soon as the best answer is known."""
     from .probe import exchange_all
-    frames = {}
-    for version in versions:
-        body = encode_request_body(version, flags, port)
-        frames[version] = encode_request(
-            version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
+    frames = {version: _frame(version, credentials, flags, port) for version in versions}
     order = sorted(versions, reverse=True)
     decoded: Dict[int, object] = {}
 

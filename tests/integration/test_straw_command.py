@@ -386,6 +386,28 @@ def test_informational_options_do_not_import_the_client(args):
         assert "argparse" not in imported
 
 
+#: What a plain fetch must not import: each costs start-up where a lighter way exists
+#: (socket builds enums, typing and re are big, collections comes with functools).
+HEAVY = {"typing", "re", "argparse", "enum", "socket", "selectors", "collections",
+         "functools", "json", "ssl", "hashlib", "threading", "subprocess", "tempfile"}
+
+
+@pytest.mark.parametrize("auth", ["jwt", "munge"])
+def test_a_plain_fetch_imports_nothing_heavy(controllers, tmp_path, auth):
+    c = controllers["26.05"]
+    extra = ["--munge-socket", c.munge_socket] if auth == "munge" else []
+    for attempt in ("first contact", "repeat"):
+        proc = subprocess.run(
+            [sys.executable, "-S", "-X", "importtime", STRAW, c.server, "--auth", auth,
+             "-o", str(tmp_path)] + extra, env=environment(token_for(c) if auth == "jwt" else None),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+        assert proc.returncode == 0, (attempt, proc.stderr[-2000:])
+        imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert "_slurm.client" in imported, attempt
+        assert not HEAVY & imported, (attempt, sorted(HEAVY & imported))
+
+
 def test_installed_collection_layout_through_a_symlink(tmp_path, controllers):
     """From an installed collection, ansible_collections/straw/slurm/bin/straw, run through
     a symlink elsewhere (as on PATH): the library is found beside the real script."""

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from _slurm import client
+from _slurm import client, sockets
 from _slurm.auth.credentials import JwtCredentials
 from _slurm.errors import ClosedError, FetchError, NetworkError, ReplyError
 from _slurm.header import encode_header
@@ -326,7 +326,7 @@ def test_a_dead_controller_then_a_live_one(controllers):
 def dual_stack(monkeypatch):
     """A controller name with two addresses, as DNS gives a dual-stack host: IPv6 first
     (where slurmctld, without EnableIPv6, does not listen) and IPv4. Only the resolver is
-    simulated; the connections are real."""
+    simulated (where the library resolves); the connections are real."""
     real = socket.getaddrinfo
 
     def resolve(host, port, *args, **kwargs):
@@ -334,7 +334,7 @@ def dual_stack(monkeypatch):
             return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0)),
                     (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
         return real(host, port, *args, **kwargs)
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(sockets, "getaddrinfo", resolve)
     return "dualstack.test"
 
 

@@ -13,9 +13,9 @@ threads, which would cost milliseconds of imports.
 from __future__ import annotations
 
 import select
-import socket
 import struct
 
+from . import sockets
 from .errors import ClosedError, NetworkError, ReplyError
 from .transport import Deadline, HttpReplyError, reached
 
@@ -38,7 +38,7 @@ class _Attempt:
 
     __slots__ = ("key", "frame", "sock", "sent", "head", "buffer", "got", "shaking", "address")
 
-    def __init__(self, key: int, frame: bytes, sock: socket.socket, address: "Address") -> None:
+    def __init__(self, key: int, frame: bytes, sock: sockets.socket, address: "Address") -> None:
         self.key = key
         self.address = address
         self.frame = memoryview(frame)
@@ -102,9 +102,9 @@ def _open(address: "Address", key: int, frame: bytes,
     where = reached.get(address)
     if where is None:  # not reached before: the name's first address
         host = address.host.encode("ascii") if address.host.isascii() else address.host
-        where = socket.getaddrinfo(host, address.port, 0, socket.SOCK_STREAM)[0][4]
-    family = socket.AF_INET6 if len(where) == 4 else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+        where = sockets.first_address(host, address.port)[1]
+    family = sockets.AF_INET6 if len(where) == 4 else sockets.AF_INET
+    sock = sockets.socket(family, sockets.SOCK_STREAM)
     sock.setblocking(False)
     try:
         sock.connect(where)
@@ -142,7 +142,7 @@ def exchange_all(address: "Address", frames: "Dict[int, bytes]", timeout: float,
         while attempts and not settled(outcomes):
             try:
                 events = poller.poll(deadline.left() * 1000)
-            except socket.timeout:
+            except sockets.timeout:
                 break
             for fd, event in events:
                 attempt = attempts[fd]

@@ -10,10 +10,10 @@ with recv_into a buffer allocated once.
 
 from __future__ import annotations
 
-import socket
 import struct
 import time
 
+from . import sockets
 from .errors import ClosedError, NetworkError, NotSlurmError, ReplyError, SlurmConfigError
 
 TYPE_CHECKING = False
@@ -75,11 +75,11 @@ class Deadline:
     def left(self) -> float:
         remaining = self.end - time.monotonic()
         if remaining <= 0:
-            raise socket.timeout("deadline")
+            raise sockets.timeout("deadline")
         return remaining
 
 
-def _recv_into(sock: socket.socket, view: memoryview, deadline: Deadline) -> int:
+def _recv_into(sock: sockets.socket, view: memoryview, deadline: Deadline) -> int:
     """Fills view until it is full or the peer closes; the deadline bounds the whole read."""
     got = 0
     while got < len(view):
@@ -96,17 +96,17 @@ def _recv_into(sock: socket.socket, view: memoryview, deadline: Deadline) -> int
 reached: Dict[Address, "tuple[object, ...]"] = {}
 
 
-def connect(address: Address, deadline: Deadline) -> socket.socket:
+def connect(address: Address, deadline: Deadline) -> sockets.socket:
     # An ASCII name goes to the resolver as bytes: a str makes Python load its IDNA codec
     # (a millisecond, more than the whole exchange with a local controller).
     host = address.host.encode("ascii") if address.host.isascii() else address.host
     try:
-        sock = socket.create_connection((host, address.port), timeout=deadline.left())  # type: ignore[arg-type]
+        sock = sockets.connect_tcp(host, address.port, deadline.left())
         reached[address] = sock.getpeername()
         return sock
-    except socket.timeout:
+    except sockets.timeout:
         raise NetworkError("connection timed out after %gs" % deadline.seconds) from None
-    except socket.gaierror as exc:
+    except sockets.gaierror as exc:
         raise NetworkError("cannot resolve %s: %s" % (address.host, exc.strerror or exc)) from None
     except OSError as exc:
         raise NetworkError("cannot connect: %s" % (exc.strerror or exc)) from None
@@ -161,7 +161,7 @@ def exchange(address: Address, frame: bytes, timeout: float,
                 raise ReplyError("truncated reply: %d of %d bytes before the connection closed"
                                  % (got, length))
             return buffer
-        except socket.timeout:
+        except sockets.timeout:
             raise NetworkError("no complete reply within %gs" % timeout) from None
         except ConnectionResetError:
             if not got and tls is None:
@@ -202,7 +202,7 @@ def _check_peer(address: Address, data: bytes, symptom: str) -> None:
         raise _not_slurm(address, what, symptom)
 
 
-def _http(address: Address, sock: socket.socket, data: bytes, deadline: Deadline) -> None:
+def _http(address: Address, sock: sockets.socket, data: bytes, deadline: Deadline) -> None:
     """An HTTP answer: slurmctld's own (HttpReplyError, negotiation goes on) or a web
     server's (NotSlurmError). Its header is read to its end, briefly: both close after it."""
     from . import peer
@@ -246,13 +246,13 @@ def _check_for_tls(address: Address, deadline: Deadline) -> None:
         raise _not_slurm(address, TLS)
 
 
-def _handshake(sock: socket.socket, context: "ssl.SSLContext", address: Address,
-               deadline: Deadline) -> socket.socket:
+def _handshake(sock: sockets.socket, context: "ssl.SSLContext", address: Address,
+               deadline: Deadline) -> sockets.socket:
     """The TLS handshake; a failure names its cause (no TLS there, the wrong CA file)."""
     sock.settimeout(deadline.left())
     try:
         return context.wrap_socket(sock, server_hostname=address.host)
-    except socket.timeout:
+    except sockets.timeout:
         raise NetworkError("no TLS handshake within %gs" % deadline.seconds,
                            "does the controller speak TLS? (TLSType=tls/s2n)") from None
     except OSError as exc:

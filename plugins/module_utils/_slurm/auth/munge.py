@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 import stat
 import struct
 import time
 
+from .. import sockets
 from ..errors import ReplyError, RequestError
 
 TYPE_CHECKING = False
@@ -58,7 +58,7 @@ def find_socket(path: Optional[str] = None) -> str:
                        "is munged running on this host? set munge_socket if it listens elsewhere")
 
 
-def _recv_exact(sock: socket.socket, count: int) -> bytes:
+def _recv_exact(sock: sockets.socket, count: int) -> bytes:
     data = bytearray()
     while len(data) < count:
         chunk = sock.recv(count - len(data))
@@ -72,7 +72,7 @@ def _encode_once(path: str, payload: bytes, timeout: float, retry: int) -> bytes
     body = struct.pack(">BBBB", _DEFAULT, _DEFAULT, _DEFAULT, 0)  # no realm
     body += struct.pack(">IIII", 0, _UID_ANY, _UID_ANY, len(payload)) + payload
     request = _HEADER.pack(_MAGIC, _VERSION, _ENC_REQ, retry, len(body)) + body
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         sock.connect(path)
@@ -114,7 +114,7 @@ def encode(payload: bytes, path: Optional[str] = None, timeout: float = 5.0,
         except OSError as exc:
             transient = exc.errno in (errno.ECONNREFUSED, errno.EAGAIN, errno.EINTR)
             if not transient or attempt == attempts - 1:
-                if isinstance(exc, socket.timeout):
+                if isinstance(exc, sockets.timeout):
                     raise RequestError("munged at %s did not answer within %gs"
                                        % (socket_path, timeout)) from None
                 if exc.errno == errno.ECONNREFUSED:
@@ -165,7 +165,7 @@ def decode(credential: bytes, path: str, as_uid: int, timeout: float = 5.0) -> "
     data = credential.rstrip(b"\0") + b"\0"
     body = struct.pack(">I", len(data)) + data
     request = _HEADER.pack(_MAGIC, _VERSION, _DEC_REQ, 0, len(body)) + body
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
     switched = os.geteuid() == 0 and as_uid != 0
     try:
         sock.settimeout(timeout)

@@ -177,9 +177,9 @@ def _check_pair(cipher: int, digest: str) -> None:
 def origin_address(name: Optional[str] = None) -> bytes:
     """The IPv4 address munged would record for this host (it resolves the host name),
     or the loopback address when the name does not resolve to IPv4."""
-    import socket
+    from .. import sockets
     try:
-        return socket.inet_aton(socket.gethostbyname(name or socket.gethostname()))
+        return sockets.inet_aton(sockets.gethostbyname(name or sockets.gethostname()))
     except OSError:
         return LOOPBACK
 

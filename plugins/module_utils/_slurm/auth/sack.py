@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 import struct
 
+from .. import sockets
 from ..errors import RequestError
 from ..wire import packmem, u16, u32
 
@@ -45,7 +45,7 @@ def find_socket(path: Optional[str] = None) -> Optional[str]:
 def create_token(path: str, payload: bytes, version: int, timeout: float = 5.0) -> str:
     message = u32(SACK_CREATE) + u32(RUID_ANY) + packmem(payload)
     request = u16(version) + u32(len(message) + 4) + message
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         sock.connect(path)

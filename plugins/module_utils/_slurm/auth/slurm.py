@@ -13,9 +13,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import time
 
+from .. import sockets
 from ..errors import RequestError
 from .jwt import hs256, read_key
 
@@ -78,7 +78,7 @@ def claims(version: int, payload: bytes, now: Optional[int] = None,
     out: Dict[str, Any] = {
         "iat": issued, "exp": issued + TOKEN_LIFETIME, "ver": version, "ruid": RUID_ANY,
         "uid": os.getuid() if uid is None else uid, "gid": os.getgid() if gid is None else gid,
-        "host": host or socket.gethostname().split(".")[0], "context": "auth",
+        "host": host or sockets.gethostname().split(".")[0], "context": "auth",
     }
     if payload:
         out["payload"] = base64.b64encode(payload).decode("ascii")

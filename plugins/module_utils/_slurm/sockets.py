@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sockets without the start-up of Python's socket module.
+
+`import socket` costs several milliseconds, more than a whole fetch from a local
+controller: it turns every constant into an enum (importing enum, functools and
+collections) and imports selectors. Its C core, _socket, has everything a client needs;
+this module adds the one piece it lacks, connecting to the first address that accepts.
+The TLS, listening and watching paths, which pay for ssl or run for long, may use socket
+itself: the objects are the same sockets underneath.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the same interface, typed as the socket module's
+    import socket as _impl
+    from typing import Optional, Tuple
+else:
+    try:
+        import _socket as _impl
+    except ImportError:  # an interpreter without CPython's C module: the slower way
+        import socket as _impl
+
+socket = _impl.socket
+#: Raised when a timeout set with settimeout() expires (TimeoutError from Python 3.10).
+timeout = _impl.timeout
+#: Raised when a name does not resolve.
+gaierror = _impl.gaierror
+AF_INET = _impl.AF_INET
+AF_INET6 = _impl.AF_INET6
+AF_UNIX = _impl.AF_UNIX
+SOCK_STREAM = _impl.SOCK_STREAM
+getaddrinfo = _impl.getaddrinfo
+gethostname = _impl.gethostname
+gethostbyname = _impl.gethostbyname
+inet_aton = _impl.inet_aton
+
+
+def first_address(host: "str | bytes", port: int) -> "Tuple[int, Tuple[object, ...]]":
+    """The family and socket address of host's first stream address."""
+    family, _kind, _proto, _name, where = getaddrinfo(host, port, 0, SOCK_STREAM)[0]
+    return family, where
+
+
+def connect_tcp(host: "str | bytes", port: int, seconds: float) -> "_impl.socket":
+    """A socket connected to the first of host's addresses that accepts within seconds
+    (each address gets that long), or the last address's error."""
+    error: Optional[OSError] = None
+    for family, kind, proto, _name, where in getaddrinfo(host, port, 0, SOCK_STREAM):
+        sock = socket(family, kind, proto)
+        try:
+            sock.settimeout(seconds)
+            sock.connect(where)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("%r has no address to connect to" % (host,))
+
+
+def connect_unix(path: str, seconds: float) -> "_impl.socket":
+    """A stream socket connected to the Unix socket at path, with that timeout set."""
+    sock = socket(AF_UNIX, SOCK_STREAM)
+    try:
+        sock.settimeout(seconds)
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    return sock

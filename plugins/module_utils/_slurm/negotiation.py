@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What follows a first attempt that was not accepted: the search for a version the
+controller accepts, or the error that says why there is none.
+
+Controllers turn a version down in one of three ways: 20.02-24.05 and 26.05+ close
+silently (after sleeping 10 ms), 24.11-25.11 answer rc 1007 in their own version, and
+25.11+ with HTTP on answer HTTP. The last two name the version to try next; after a silent
+close every other version goes out at once (probe.py) and the highest accepted wins. Only
+first contacts and changed controllers come here: a repeat fetch is one attempt in client.py.
+"""
+
+from __future__ import annotations
+
+from .attempt import attempt, controller_error, decoded, frame, rejected
+from .errors import ClosedError, ReplyError
+from .messages import ConfigReply, RcReply
+from .transport import HttpReplyError, exchange
+from .versions import NEWEST, PROTO_23_11, best_within_window, probe_order, release_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    import ssl
+    from typing import Dict, List, Optional, Tuple, Union
+
+    from .attempt import Exchange
+    from .auth.credentials import Credentials
+    from .transport import Address
+
+#: Controllers that answer an unknown version with HTTP (25.11 and newer) all accept 25.11's.
+HTTP_ERA = 44 << 8
+
+
+def known_best(decoded_replies: "Dict[int, object]", versions: "List[int]") -> bool:
+    """Whether the best answer is known already, before every version has been answered.
+
+    Walking down from the newest: every version turned down until one decided otherwise.
+    Or, where rejections are slow (controllers take about 10 ms to turn a version down, and
+    accept in well under one), from the windows controllers accept: four consecutive
+    versions accepted end at a 24.11+ controller's own version, and three ending at 23.11 or
+    before end at the controller's own (those accept three); or rc 1007 named the
+    controller's own version and it was accepted."""
+    for version in versions:  # newest first
+        if version not in decoded_replies:
+            break
+        if not rejected(decoded_replies[version], version):
+            return True
+    else:
+        return True
+    accepted = {v for v, reply in decoded_replies.items() if isinstance(reply, ConfigReply)}
+    if accepted:
+        top = max(accepted)
+        run = 1
+        while top - (run << 8) in accepted:
+            run += 1
+        if run >= 4 or (run >= 3 and top <= PROTO_23_11):
+            return True
+    natives = [reply.version for v, reply in decoded_replies.items()
+               if isinstance(reply, RcReply) and rejected(reply, v)]
+    return bool(natives) and max(natives) in accepted
+
+
+def _in_parallel(address: "Address", versions: "List[int]", credentials: "Credentials",
+                 flags: int, timeout: float, max_frame: int, tls: "Optional[ssl.SSLContext]",
+                 port: int) -> "Dict[int, object]":
+    """Every version at once; done as soon as the best answer is known."""
+    from .probe import exchange_all
+    frames = {version: frame(version, credentials, flags, port) for version in versions}
+    order = sorted(versions, reverse=True)
+    replies: "Dict[int, object]" = {}
+
+    def settled(outcomes: "Dict[int, Union[bytearray, Exception]]") -> bool:
+        for version, outcome in outcomes.items():
+            if version not in replies:
+                replies[version] = decoded(outcome, version, flags)
+        return known_best(replies, order)
+
+    outcomes = exchange_all(address, frames, timeout, max_frame, tls, settled)
+    for version, outcome in outcomes.items():
+        if version not in replies:
+            replies[version] = decoded(outcome, version, flags)
+    return replies
+
+
+def after_refusal(address: "Address", first: int, outcome: object, protocol: "Optional[int]",
+                  credentials: "Credentials", flags: int, timeout: float, max_frame: int,
+                  send: "Exchange", tls: "Optional[ssl.SSLContext]",
+                  port: int) -> "Tuple[int, ConfigReply]":
+    """The version and reply that a search finds after the first attempt (at first,
+    answered by outcome) was not accepted; raises what the controller told us otherwise.
+    A pinned protocol is never searched around."""
+    results: "Dict[int, object]" = {first: outcome}
+    rest: "List[int]" = []
+    if protocol is None and rejected(outcome, first):
+        rest = [v for v in probe_order() if v != first]
+        if isinstance(outcome, RcReply):  # 24.11-25.11 told us their version: jump to it
+            best = best_within_window(outcome.version)
+            rest = [best] if best is not None and best != first else rest
+        elif isinstance(outcome, HttpReplyError):  # 25.11 or newer: all accept 25.11's
+            rest = [v for v in (NEWEST, HTTP_ERA) if v != first]
+        if send is exchange and len(rest) > 1:
+            results.update(_in_parallel(address, rest, credentials, flags, timeout, max_frame,
+                                        tls, port))
+        else:  # one candidate, or a test's simulated controller: one after the other
+            for version in rest:
+                results[version] = attempt(address, version, credentials, flags, timeout,
+                                           max_frame, send, tls, port)
+                if not rejected(results[version], version):
+                    break
+    tried = [first] + [v for v in rest if v in results]
+    http = False
+    native: "Optional[int]" = None
+    for version in sorted(results, reverse=True):
+        reply = results[version]
+        if isinstance(reply, ConfigReply):
+            return version, reply
+        if isinstance(reply, HttpReplyError):
+            http = True
+        elif isinstance(reply, RcReply) and rejected(reply, version):
+            native = reply.version
+        elif isinstance(reply, RcReply):
+            raise controller_error(reply.rc, credentials)
+        elif not isinstance(reply, ClosedError) and isinstance(reply, Exception):
+            raise reply
+    if native is not None:
+        raise ReplyError("no common protocol version: the controller speaks Slurm %s, "
+                         "we tried %s" % (release_of(native),
+                                          ", ".join(release_of(v) for v in tried)),
+                         "pin a release the controller accepts, or leave protocol on auto"
+                         if protocol is not None else None)
+    what = ("Slurm %s (protocol %d)" % (release_of(protocol), protocol >> 8)
+            if protocol is not None else "every protocol version from Slurm %s to %s"
+            % (release_of(min(tried)), release_of(max(tried))))
+    if http:
+        raise ReplyError("the controller (Slurm 25.11 or newer, HTTP on) accepted none of "
+                         "%s" % what)
+    hint = "auth %s: %s" % (credentials.name, credentials.rejected_hint)
+    raise ClosedError("the controller closed the connection without replying to %s: the "
+                      "protocol version is not supported or the credential was rejected"
+                      % what, hint)

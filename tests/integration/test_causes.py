@@ -18,7 +18,7 @@ import pytest
 
 from _slurm.auth.choose import credentials_for
 from _slurm.auth.credentials import JwtCredentials
-from _slurm.auth.jwt import check_token
+from _slurm.auth.jwt_claims import check_token
 from _slurm.client import fetch
 from _slurm.errors import FetchError, NetworkError, NotSlurmError, RequestError
 from _slurm.tls import client_context

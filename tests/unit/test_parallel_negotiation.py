@@ -451,7 +451,7 @@ def test_exchange_all_many_at_once_in_one_round_trip(controllers):
 
 
 def test_the_dummy_token_is_well_formed():
-    from _slurm.auth.jwt import check_token
+    from _slurm.auth.jwt_claims import check_token
     assert check_token(TOKEN, False) == []
 
 

@@ -10,6 +10,7 @@ of 1397966893 bytes" or "a truncated reply"; this says what they are instead.
 
 from __future__ import annotations
 
+from .errors import NotSlurmError
 from .messages import RESPONSE_CONFIG, RESPONSE_SLURM_RC, RESPONSE_SLURM_RC_MSG
 from .versions import NEWEST, PROTO_20_02, PROTO_22_05
 
@@ -17,7 +18,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import List, Optional
 
+    from .transport import Address
+
 TLS = "a TLS server (this controller or proxy speaks TLS: give tls_ca)"
+WRONG_PORT = "check the host and port; slurmctld listens on SlurmctldPort, 6817 by default"
 
 _REPLY_TYPES = (RESPONSE_CONFIG, RESPONSE_SLURM_RC, RESPONSE_SLURM_RC_MSG)
 # Replies come in the version we asked for, or in the controller's own (a rejection, a TLS
@@ -112,3 +116,21 @@ def _http_summary(data: bytes) -> str:
         if line.lower().startswith(b"server:"):
             parts.append("Server: " + _first_line(line[7:].strip()))
     return ", ".join(parts)
+
+
+def not_slurm(address: "Address", what: str, symptom: Optional[str] = None) -> NotSlurmError:
+    """The error for a peer that describe() named; symptom is how its bytes read as Slurm."""
+    if what == TLS:
+        return NotSlurmError("%s is %s" % (address, what))
+    if symptom and what.startswith("not a Slurm controller"):
+        what += "; read as Slurm, " + symptom
+    elif "not " not in what:
+        what += ", not slurmctld"
+    return NotSlurmError("%s is %s" % (address, what), WRONG_PORT)
+
+
+def check(address: "Address", data: bytes, symptom: str) -> None:
+    """Raises NotSlurmError when the first bytes show that something else answered."""
+    what = describe(data)
+    if what is not None:
+        raise not_slurm(address, what, symptom)

@@ -83,17 +83,17 @@ class _Attempt:
     def _judge(self, length: int, max_frame: int) -> None:
         """What answered, from the first bytes, as transport.exchange names it: slurmctld's
         own HTTP answer (a rejection) or something that is not slurmctld at all."""
-        from .transport import _check_peer
+        from .peer import check
         data = bytes(self.head)
         try:
             data += self.sock.recv(8 << 10)
         except OSError:
             pass  # judge by what came
         if self.head == b"HTTP":
-            _check_peer(self.address, data, "it answered HTTP")
+            check(self.address, data, "it answered HTTP")
             raise HttpReplyError("the controller answered HTTP")
-        _check_peer(self.address, data, "its reply of %d bytes exceeds the %d-byte limit"
-                    % (length, max_frame))
+        check(self.address, data, "its reply of %d bytes exceeds the %d-byte limit"
+              % (length, max_frame))
         raise ReplyError("reply of %d bytes exceeds the %d-byte limit" % (length, max_frame))
 
 

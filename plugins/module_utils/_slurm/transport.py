@@ -14,7 +14,7 @@ import struct
 import time
 
 from . import sockets
-from .errors import ClosedError, NetworkError, NotSlurmError, ReplyError, SlurmConfigError
+from .errors import ClosedError, NetworkError, ReplyError, SlurmConfigError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -128,7 +128,8 @@ def exchange(address: Address, frame: bytes, timeout: float,
     try:
         try:
             if tls is not None:
-                sock = _handshake(sock, tls, address, deadline)
+                from .tls import handshake
+                sock = handshake(sock, tls, address, deadline, connect)
             sock.settimeout(deadline.left())
             sock.sendall(frame)
             # One read usually brings the length prefix and, for a small configuration, the
@@ -146,9 +147,10 @@ def exchange(address: Address, frame: bytes, timeout: float,
                 _http(address, sock, bytes(first[:got]), deadline)
             if length > max_frame or got - 4 < length:
                 # Who answered is judged from the first bytes, before waiting for more.
-                _check_peer(address, bytes(first[:got]), "its reply of %d bytes exceeds the "
-                            "%d-byte limit" % (length, max_frame) if length > max_frame
-                            else "its length prefix announces %d bytes" % length)
+                from .peer import check
+                check(address, bytes(first[:got]), "its reply of %d bytes exceeds the "
+                      "%d-byte limit" % (length, max_frame) if length > max_frame
+                      else "its length prefix announces %d bytes" % length)
             if length > max_frame:
                 raise ReplyError("reply of %d bytes exceeds the %d-byte limit"
                                  % (length, max_frame))
@@ -175,31 +177,11 @@ def exchange(address: Address, frame: bytes, timeout: float,
         sock.close()
 
 
-_WRONG_PORT = "check the host and port; slurmctld listens on SlurmctldPort, 6817 by default"
 _HTTP_HEAD_LIMIT = 8 << 10
 _HTTP_HEAD_WAIT = 1.0
 #: Whether a peer that reset a plaintext request speaks TLS: checked once per peer, with
 #: one extra connection, and remembered.
 _speaks_tls: Dict[Address, bool] = {}
-
-
-def _not_slurm(address: Address, what: str, symptom: Optional[str] = None) -> NotSlurmError:
-    from . import peer
-    if what == peer.TLS:
-        return NotSlurmError("%s is %s" % (address, what))
-    if symptom and what.startswith("not a Slurm controller"):
-        what += "; read as Slurm, " + symptom
-    elif "not " not in what:
-        what += ", not slurmctld"
-    return NotSlurmError("%s is %s" % (address, what), _WRONG_PORT)
-
-
-def _check_peer(address: Address, data: bytes, symptom: str) -> None:
-    """Raises NotSlurmError when the first bytes show that something else answered."""
-    from . import peer
-    what = peer.describe(data)
-    if what is not None:
-        raise _not_slurm(address, what, symptom)
 
 
 def _http(address: Address, sock: sockets.socket, data: bytes, deadline: Deadline) -> None:
@@ -218,7 +200,7 @@ def _http(address: Address, sock: sockets.socket, data: bytes, deadline: Deadlin
         pass  # judge by what came
     what = peer.describe(data)
     if what is not None:
-        raise _not_slurm(address, what)
+        raise peer.not_slurm(address, what)
     line = data.split(b"\r\n")[0]
     raise HttpReplyError("the controller answered HTTP: %s" % line[:80].decode("ascii", "replace"))
 
@@ -242,39 +224,5 @@ def _check_for_tls(address: Address, deadline: Deadline) -> None:
         finally:
             sock.close()
     if _speaks_tls[address]:
-        from .peer import TLS
-        raise _not_slurm(address, TLS)
-
-
-def _handshake(sock: sockets.socket, context: "ssl.SSLContext", address: Address,
-               deadline: Deadline) -> sockets.socket:
-    """The TLS handshake; a failure names its cause (no TLS there, the wrong CA file)."""
-    sock.settimeout(deadline.left())
-    try:
-        return context.wrap_socket(sock, server_hostname=address.host)
-    except sockets.timeout:
-        raise NetworkError("no TLS handshake within %gs" % deadline.seconds,
-                           "does the controller speak TLS? (TLSType=tls/s2n)") from None
-    except OSError as exc:
-        import ssl
-        from .tls import handshake_error
-        certificate = None
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            certificate = _certificate(address, deadline)
-        raise handshake_error(exc, context, address.host, certificate) from None
-
-
-def _certificate(address: Address, deadline: Deadline) -> Optional[bytes]:
-    """The peer's certificate, from a second handshake that verifies nothing."""
-    try:
-        sock = connect(address, deadline)
-    except SlurmConfigError:
-        return None
-    try:
-        sock.settimeout(deadline.left())
-        from .tls import peer_certificate
-        return peer_certificate(sock, address.host)
-    except OSError:
-        return None
-    finally:
-        sock.close()
+        from . import peer
+        raise peer.not_slurm(address, peer.TLS)

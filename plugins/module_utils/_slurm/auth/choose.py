@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..errors import RequestError
 from .credentials import (Credentials, JwtCredentials, MungeCredentials, MungeKeyCredentials,
                           SlurmCredentials)
-from .jwt import PRIVILEGED_USERS, check_token, token_from_environment
+from .jwt_claims import PRIVILEGED_USERS, check_token, token_from_environment
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy

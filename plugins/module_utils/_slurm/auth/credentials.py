@@ -131,7 +131,7 @@ class JwtCredentials(Credentials):
             if not token:
                 raise RequestError("the JWT token file %s is empty" % self.token_file)
             token = token.split("=", 1)[1] if token.startswith("SLURM_JWT=") else token
-            from .jwt import check_token
+            from .jwt_claims import check_token
             self.warnings = check_token(token, self.slurmd_set)  # expired: refused right here
             self._token = token
         elif self.key_path is not None:

@@ -95,6 +95,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import facts_files
+from ansible_collections.straw.slurm.plugins.module_utils._slurm import file_diffs
 from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
 
 
@@ -102,11 +103,11 @@ def _diff(path, change):
     def text(data):
         if data is None:
             return ''
-        return data.decode('utf-8') if writer.is_text(data) else writer.summary(data)
+        return data.decode('utf-8') if file_diffs.is_text(data) else file_diffs.summary(data)
     name = os.path.join(path, change.name)
     if change.action == 'attributes':
         return {'before_header': name, 'after_header': name,
-                'before': '', 'after': writer.describe(path, change)}
+                'before': '', 'after': file_diffs.describe(path, change)}
     return {'before_header': name if change.before is not None else '/dev/null',
             'after_header': name if change.after is not None else '/dev/null',
             'before': text(change.before), 'after': text(change.after)}

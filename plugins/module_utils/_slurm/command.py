@@ -27,20 +27,7 @@ from .cli import HELP, UsageError  # noqa: E402  (after TYPE_CHECKING, as in eve
 
 EXIT_OK, EXIT_DIFFERS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 FALLBACK_VERSION = "0.1.0"
-INSTALL_HINTS = {
-    "PyJWT": "pip install PyJWT",
-    "dnspython": "pip install dnspython, or name the controllers on the command line",
-}
 CHECK_LABELS = {"create": "missing", "update": "differs", "remove": "would remove"}
-# The library names its options as the Ansible module does; the command says them its way.
-OPTION_NAMES = {"munge_socket": "--munge-socket", "munge_key_path": "--munge-key",
-                "jwt_key": "--jwt-key", "jwt_user": "--jwt-user",
-                "jwt_token": "SLURM_JWT", "slurm_key": "--slurm-key", "slurm_jwks": "--slurm-jwks",
-                "slurm_kid": "--slurm-kid", "sack_socket": "--sack-socket", "tls_ca": "--tls-ca"}
-
-
-class Fatal(Exception):
-    """Something outside the library went wrong: one line on stderr, exit 2."""
 
 
 # --- paths and versions: no library needed ----------------------------------------------
@@ -93,6 +80,7 @@ def credentials(args: "Arguments") -> "Credentials":
         say(args, 1, "auth jwt: the token in %s, read again before every fetch" % args.jwt_token_file)
     elif args.auth == "jwt" and not args.jwt_key:
         if not os.environ.get("SLURM_JWT", "").strip():
+            from .command_errors import Fatal
             raise Fatal("auth jwt needs a token: set SLURM_JWT (scontrol token prints one), "
                         "give --jwt-token-file, or --jwt-key with the cluster's "
                         "jwt_hs256.key to mint one")
@@ -118,8 +106,10 @@ def credentials(args: "Arguments") -> "Credentials":
         slurm_jwks=args.slurm_jwks, slurm_kid=args.slurm_kid, sack_socket=args.sack_socket,
         timeout=min(args.timeout, 10.0), slurmd_set=args.request == "slurmd",
         warnings=warnings)
-    for warning in warnings:
-        sys.stderr.write("straw: warning: %s\n" % command_words(warning))
+    if warnings:
+        from .command_errors import command_words
+        for warning in warnings:
+            sys.stderr.write("straw: warning: %s\n" % command_words(warning))
     return chosen
 
 
@@ -228,7 +218,8 @@ def audit(args: "Arguments", result: "FetchResult") -> int:
         label = CHECK_LABELS.get(change.action, attributes)
         sys.stdout.write("%s: %s\n" % (label, change.name))
         if args.verbose:
-            sys.stdout.write(writer.describe(directory, change))
+            from .file_diffs import describe
+            sys.stdout.write(describe(directory, change))
     say(args, 1, "%d differences from %s" % (len(changes), directory)
         if changes else "%s is up to date" % directory)
     return EXIT_DIFFERS if changes else EXIT_OK
@@ -264,53 +255,9 @@ def execute(args: "Arguments") -> None:
     try:
         os.execvpe(args.command[0], args.command, environment)
     except OSError as exc:
+        from .command_errors import CommandError
         raise CommandError(exc.errno, "cannot run %s: %s"
                            % (args.command[0], exc.strerror or exc)) from None
-
-
-class CommandError(Fatal):
-    """The command after -- could not be started: 127 when not found, else 126, as a shell."""
-
-    def __init__(self, errno_value: "Optional[int]", message: str) -> None:
-        super().__init__(message)
-        import errno
-        self.status = 127 if errno_value == errno.ENOENT else 126
-
-
-def command_words(message: str) -> str:
-    """The library's option names (munge_socket) as this command's (--munge-socket), where
-    they stand as words: never inside a path such as /etc/slurm/slurm_key."""
-    out = []
-    for index, word in enumerate(_words(message)):
-        bare = word.rstrip(" (,").rstrip("),;:")
-        out.append(OPTION_NAMES[bare] + word[len(bare):] if index and bare in OPTION_NAMES
-                   else word)
-    return "".join(out)
-
-
-def _words(message: str) -> "List[str]":
-    """message split after spaces, '(' and ',', keeping every character."""
-    words, start = [], 0
-    for index, char in enumerate(message):
-        if char in " (,":
-            words.append(message[start:index + 1])
-            start = index + 1
-    words.append(message[start:])
-    return [w for w in words if w]
-
-
-def explain(error: "BaseException", verbose: int) -> str:
-    """One line for any failure; the library's messages never hold a secret."""
-    from .errors import MissingLibraryError, SlurmConfigError
-    if isinstance(error, MissingLibraryError):
-        return "%s is required %s (%s)" % (error.library, error.purpose,
-                                           INSTALL_HINTS.get(error.library, "install it"))
-    if isinstance(error, (Fatal, SlurmConfigError)):
-        return command_words(str(error))  # a FetchError names every server tried and why
-    if verbose >= 2:
-        import traceback
-        traceback.print_exc()
-    return "unexpected error: %s: %s" % (type(error).__name__, error)
 
 
 def main(root: str, argv: "Sequence[str]", version: "Optional[str]" = None) -> int:
@@ -344,5 +291,6 @@ def main(root: str, argv: "Sequence[str]", version: "Optional[str]" = None) -> i
         sys.stderr.write("straw: %s (straw --help shows the options)\n" % error)
         return EXIT_ERROR
     except Exception as error:  # every failure ends in one line, never in a traceback
+        from .command_errors import explain
         sys.stderr.write("straw: %s\n" % explain(error, verbose))
         return getattr(error, "status", EXIT_ERROR)

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from _slurm.auth.choose import credentials_for
-from _slurm.auth.credentials import JwtCredentials
+from _slurm.auth.jwt_credentials import JwtCredentials
 from _slurm.auth.jwt_claims import check_token
 from _slurm.client import fetch
 from _slurm.errors import FetchError, NetworkError, NotSlurmError, RequestError

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from _slurm.auth.credentials import JwtCredentials
+from _slurm.auth.jwt_credentials import JwtCredentials
 from _slurm.client import fetch
 from _slurm.errors import SlurmConfigError
 from fixtures.hostile import BINARY_CONTENT, CASES, DRIP, binary_reply

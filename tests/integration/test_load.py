@@ -4,7 +4,7 @@ import os
 import threading
 import tracemalloc
 
-from _slurm.auth.credentials import JwtCredentials
+from _slurm.auth.jwt_credentials import JwtCredentials
 from _slurm.auth.jwt import mint_token
 from _slurm.client import fetch
 

@@ -97,7 +97,7 @@ def test_no_secret_anywhere(controllers, slurm_controller, run_collecting, tmp_p
 
 
 def test_error_messages_carry_no_token(controllers):
-    from _slurm.auth.credentials import JwtCredentials
+    from _slurm.auth.jwt_credentials import JwtCredentials
     from _slurm.client import fetch
     from _slurm.errors import SlurmConfigError
     token = mint_token(controllers["22.05"].jwt_key, "slurm")[:-4] + "AAAA"

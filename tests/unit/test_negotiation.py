@@ -3,7 +3,7 @@ client's injected exchange (no I/O): the same decisions the lab proves with real
 import pytest
 
 from _slurm import client
-from _slurm.auth.credentials import JwtCredentials
+from _slurm.auth.jwt_credentials import JwtCredentials
 from _slurm.errors import ClosedError, FetchError, ReplyError
 from _slurm.header import encode_header
 from _slurm.messages import decode_body

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from _slurm import client, sockets
-from _slurm.auth.credentials import JwtCredentials
+from _slurm.auth.jwt_credentials import JwtCredentials
 from _slurm.errors import ClosedError, FetchError, NetworkError, ReplyError
 from _slurm.header import encode_header
 from _slurm.messages import decode_reply

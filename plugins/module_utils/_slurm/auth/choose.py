@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 from ..errors import RequestError
-from .credentials import (Credentials, JwtCredentials, MungeCredentials, MungeKeyCredentials,
-                          SlurmCredentials)
-from .jwt_claims import PRIVILEGED_USERS, check_token, token_from_environment
+from .jwt_claims import PRIVILEGED_USERS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import List, Optional
+
+    from .credentials import Credentials
 
 AUTH_TYPES = ("munge", "jwt", "slurm")
 
@@ -34,11 +34,15 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
         if munge_key and munge_socket:
             raise RequestError("give either munge_key_path or munge_socket, not both")
         if munge_key:
+            from .munge_key import MungeKeyCredentials
             return MungeKeyCredentials(munge_key)
+        from .munge import MungeCredentials
         return MungeCredentials(munge_socket, timeout)
     if auth == "jwt":
         if sum(1 for given in (jwt_token, jwt_key, jwt_token_file) if given) > 1:
             raise RequestError("give one of jwt_token, jwt_token_file or jwt_key")
+        from .jwt_claims import check_token, token_from_environment
+        from .jwt_credentials import JwtCredentials
         if jwt_key:
             if slurmd_set and jwt_user not in PRIVILEGED_USERS:
                 notes.append("jwt_user %s: the controller answers rc 2010 to a request for the "
@@ -55,7 +59,7 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
         notes.extend(check_token(token, slurmd_set))
         return JwtCredentials(token.strip())
     if auth == "slurm":
-        from .slurm import SlurmKey
+        from .slurm import SlurmCredentials, SlurmKey
         key = None if sack_socket else SlurmKey.load(slurm_key, slurm_jwks, slurm_kid)
         notes.extend(key.warnings if key is not None else [])
         return SlurmCredentials(key, sack_socket, timeout)

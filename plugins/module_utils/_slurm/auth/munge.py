@@ -17,6 +17,9 @@ import time
 
 from .. import sockets
 from ..errors import ReplyError, RequestError
+from ..messages import AUTH_MUNGE
+from ..wire import packstr, u32
+from .credentials import Credentials
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -186,3 +189,19 @@ def decode(credential: bytes, path: str, as_uid: int, timeout: float = 5.0) -> "
     finally:
         sock.close()
     return _decode_reply(reply, path)
+
+
+class MungeCredentials(Credentials):
+    name = "munge"
+    rejected_hint = ("check that this host's munge key matches the controller's, that "
+                     "AuthType is auth/munge, and that the clocks agree")
+
+    def __init__(self, socket_path: Optional[str] = None, timeout: float = 5.0) -> None:
+        self.socket_path = socket_path
+        self.timeout = timeout
+
+    def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
+        from .body_hash import body_hash
+        payload = body_hash(version, msg_type, body)
+        credential = encode(payload, self.socket_path, self.timeout)
+        return u32(AUTH_MUNGE) + packstr(credential)

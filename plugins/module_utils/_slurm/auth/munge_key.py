@@ -27,6 +27,9 @@ import struct
 import time
 
 from ..errors import ReplyError, RequestError
+from ..messages import AUTH_MUNGE
+from ..wire import packstr, u32
+from .credentials import Credentials
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -425,3 +428,39 @@ def decode(key: bytes, credential: Union[bytes, str], now: Optional[int] = None)
                               % (current - stamp - ttl, ttl))
     realm = realm_bytes.rstrip(b"\0").decode("utf-8", "replace") if realm_bytes else None
     return Decoded(cipher, mac, zip, realm, addr, stamp, ttl, uid, gid, restrict_uid, restrict_gid, payload)
+
+
+class MungeKeyCredentials(Credentials):
+    """auth/munge without munged: credentials made from the cluster's munge.key itself."""
+
+    name = "munge"
+    rejected_hint = ("check that the munge key matches the controller's, that AuthType is "
+                     "auth/munge, and that the clocks agree")
+
+    def __init__(self, key_path: str) -> None:
+        self.key_path = key_path
+        self._key = load_key(key_path)  # refused here, before any connection
+        # The address a credential carries. A fetch needs none in particular; a watcher's
+        # registration is keyed by the host name the controller finds for it, so the watcher
+        # sets the address it reaches the controller from (use_origin). Resolving this
+        # host's name, as munged does once at its start, can cost more than a whole fetch.
+        self.origin = LOOPBACK
+
+    def __repr__(self) -> str:
+        return "MungeKeyCredentials(%r)" % self.key_path
+
+    def refresh(self) -> None:
+        self._key = load_key(self.key_path)  # a mounted secret may rotate
+
+    def use_origin(self, address: bytes) -> None:
+        self.origin = address
+
+    def key_bytes(self) -> bytes:
+        """For checking pushes (auth/verify); never logged."""
+        return self._key
+
+    def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
+        from .body_hash import body_hash
+        payload = body_hash(version, msg_type, body)
+        credential = encode(self._key, payload, os.geteuid(), os.getegid(), addr=self.origin)
+        return u32(AUTH_MUNGE) + packstr(credential.encode("ascii"))

@@ -17,6 +17,9 @@ import time
 
 from .. import sockets
 from ..errors import RequestError
+from ..messages import AUTH_SLURM
+from ..wire import packstr, u32
+from .credentials import Credentials
 from .jwt import hs256, read_key
 
 TYPE_CHECKING = False
@@ -138,3 +141,34 @@ class SlurmKey:
             return claims
         header = json.loads(base64.urlsafe_b64decode(token.split(".", 1)[0] + "==="))
         return claims if header.get("kid") in (None, self.kid) else None
+
+
+class SlurmCredentials(Credentials):
+    """auth/slurm: a token signed with our key, or minted by the local sack socket."""
+
+    name = "slurm"
+    rejected_hint = ("check that the key matches the controller's slurm.key (or slurm.jwks), "
+                     "that AuthType is auth/slurm (Slurm 23.11 or newer), and that the clocks agree")
+
+    def __init__(self, key: Optional[SlurmKey] = None, sack_socket: Optional[str] = None,
+                 timeout: float = 5.0) -> None:
+        from . import sack
+        self.key = key
+        self.sack_socket = None
+        if key is None:
+            self.sack_socket = sack.find_socket(sack_socket)
+            if self.sack_socket is None:
+                raise RequestError("auth slurm needs slurm.key or slurm.jwks (slurm_key, "
+                                   "slurm_jwks), or a local sack socket (sackd, slurmd); "
+                                   "found none")
+        self.timeout = timeout
+
+    def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
+        from . import sack
+        from .body_hash import body_hash
+        payload = body_hash(version, msg_type, body)
+        if self.key is not None:
+            token = self.key.token(version, payload)
+        else:
+            token = sack.create_token(str(self.sack_socket), payload, version, self.timeout)
+        return u32(AUTH_SLURM) + packstr(token)

@@ -18,8 +18,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import List, Optional
 
-    from .transport import Address
-
 TLS = "a TLS server (this controller or proxy speaks TLS: give tls_ca)"
 WRONG_PORT = "check the host and port; slurmctld listens on SlurmctldPort, 6817 by default"
 
@@ -118,7 +116,7 @@ def _http_summary(data: bytes) -> str:
     return ", ".join(parts)
 
 
-def not_slurm(address: "Address", what: str, symptom: Optional[str] = None) -> NotSlurmError:
+def not_slurm(address: object, what: str, symptom: Optional[str] = None) -> NotSlurmError:
     """The error for a peer that describe() named; symptom is how its bytes read as Slurm."""
     if what == TLS:
         return NotSlurmError("%s is %s" % (address, what))
@@ -129,7 +127,7 @@ def not_slurm(address: "Address", what: str, symptom: Optional[str] = None) -> N
     return NotSlurmError("%s is %s" % (address, what), WRONG_PORT)
 
 
-def check(address: "Address", data: bytes, symptom: str) -> None:
+def check(address: object, data: bytes, symptom: str) -> None:
     """Raises NotSlurmError when the first bytes show that something else answered."""
     what = describe(data)
     if what is not None:

@@ -16,9 +16,7 @@ from .errors import NetworkError, RequestError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    from typing import Callable, List, Optional, Tuple
-
-    from .transport import Address, Deadline
+    from typing import List, Optional, Tuple
 
 #: OpenSSL's reasons for a handshake whose answer was not TLS at all.
 _NOT_TLS_REASONS = ("WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE",
@@ -190,37 +188,3 @@ def server_context(cert_file: str, key_file: str, ca_file: str) -> ssl.SSLContex
                            % (cert_file, key_file, getattr(exc, "strerror", None) or exc)) from None
     context.verify_mode = ssl.CERT_OPTIONAL
     return context
-
-
-def handshake(sock: socket.socket, context: ssl.SSLContext, address: "Address",
-              deadline: "Deadline", connect: "Callable[[Address, Deadline], socket.socket]") -> ssl.SSLSocket:
-    """The client's TLS handshake on sock; a failure names its cause (no TLS there, the
-    wrong CA file: then a second connection, made with connect, fetches the certificate)."""
-    sock.settimeout(deadline.left())
-    try:
-        return context.wrap_socket(sock, server_hostname=address.host)
-    except socket.timeout:
-        raise NetworkError("no TLS handshake within %gs" % deadline.seconds,
-                           "does the controller speak TLS? (TLSType=tls/s2n)") from None
-    except OSError as exc:
-        certificate = None
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            certificate = _certificate(address, deadline, connect)
-        raise handshake_error(exc, context, address.host, certificate) from None
-
-
-def _certificate(address: "Address", deadline: "Deadline",
-                 connect: "Callable[[Address, Deadline], socket.socket]") -> Optional[bytes]:
-    """The peer's certificate, from a second handshake that verifies nothing."""
-    from .errors import SlurmConfigError
-    try:
-        sock = connect(address, deadline)
-    except SlurmConfigError:
-        return None
-    try:
-        sock.settimeout(deadline.left())
-        return peer_certificate(sock, address.host)
-    except OSError:
-        return None
-    finally:
-        sock.close()

@@ -128,8 +128,7 @@ def exchange(address: Address, frame: bytes, timeout: float,
     try:
         try:
             if tls is not None:
-                from .tls import handshake
-                sock = handshake(sock, tls, address, deadline, connect)
+                sock = _handshake(sock, tls, address, deadline)
             sock.settimeout(deadline.left())
             sock.sendall(frame)
             # One read usually brings the length prefix and, for a small configuration, the
@@ -226,3 +225,37 @@ def _check_for_tls(address: Address, deadline: Deadline) -> None:
     if _speaks_tls[address]:
         from . import peer
         raise peer.not_slurm(address, peer.TLS)
+
+
+def _handshake(sock: sockets.socket, context: "ssl.SSLContext", address: Address,
+               deadline: Deadline) -> sockets.socket:
+    """The TLS handshake; a failure names its cause (no TLS there, the wrong CA file)."""
+    sock.settimeout(deadline.left())
+    try:
+        return context.wrap_socket(sock, server_hostname=address.host)
+    except sockets.timeout:
+        raise NetworkError("no TLS handshake within %gs" % deadline.seconds,
+                           "does the controller speak TLS? (TLSType=tls/s2n)") from None
+    except OSError as exc:
+        import ssl
+        from .tls import handshake_error
+        certificate = None
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            certificate = _certificate(address, deadline)
+        raise handshake_error(exc, context, address.host, certificate) from None
+
+
+def _certificate(address: Address, deadline: Deadline) -> Optional[bytes]:
+    """The peer's certificate, from a second handshake that verifies nothing."""
+    try:
+        sock = connect(address, deadline)
+    except SlurmConfigError:
+        return None
+    try:
+        sock.settimeout(deadline.left())
+        from .tls import peer_certificate
+        return peer_certificate(sock, address.host)
+    except OSError:
+        return None
+    finally:
+        sock.close()

@@ -223,7 +223,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.auth.choose import credentials_for
 from ansible_collections.straw.slurm.plugins.module_utils._slurm import known_versions
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import fetch, seed
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.discovery import lookup
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
     MissingLibraryError, SlurmConfigError)
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts
@@ -272,7 +271,10 @@ def main():
                                       slurm_jwks=p['slurm_jwks'], slurm_kid=p['slurm_kid'],
                                       sack_socket=p['sack_socket'],
                                       timeout=min(p['timeout'], 10), warnings=notes)
-        servers = p['servers'] or lookup(p['srv_domain'], p['srv_nameservers'], p['timeout'])
+        servers = p['servers']
+        if not servers:  # DNS SRV: the resolver is loaded only where it is used
+            from ansible_collections.straw.slurm.plugins.module_utils._slurm.discovery import lookup
+            servers = lookup(p['srv_domain'], p['srv_nameservers'], p['timeout'])
         tls = None
         if p['tls']:  # ssl is imported only where TLS is used
             from ansible_collections.straw.slurm.plugins.module_utils._slurm.tls import client_context

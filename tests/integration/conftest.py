@@ -77,6 +77,9 @@ def run_playbook(ansible_env, tmp_path_factory):
                               universal_newlines=True, timeout=900)
         if check and proc.returncode != 0:
             raise AssertionError("ansible-playbook failed (%d):\n%s" % (proc.returncode, proc.stdout[-6000:]))
+        # ansible-core 2.19 warns about a YAML key given twice (a merge key overridden, say) on
+        # every run of the file, in every user's output: none of ours may.
+        assert "duplicate mapping key" not in proc.stdout, proc.stdout[-6000:]
         return proc
     return run
 

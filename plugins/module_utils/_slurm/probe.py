@@ -102,7 +102,7 @@ def _open(address: "Address", key: int, frame: bytes,
     where = reached.get(address)
     if where is None:  # not reached before: the name's first address
         host = address.host.encode("ascii") if address.host.isascii() else address.host
-        where = sockets.first_address(host, address.port)[1]
+        where = sockets.first_address(host, address.port)
     family = sockets.AF_INET6 if len(where) == 4 else sockets.AF_INET
     sock = sockets.socket(family, sockets.SOCK_STREAM)
     sock.setblocking(False)

@@ -38,10 +38,9 @@ gethostbyname = _impl.gethostbyname
 inet_aton = _impl.inet_aton
 
 
-def first_address(host: "str | bytes", port: int) -> "Tuple[int, Tuple[object, ...]]":
-    """The family and socket address of host's first stream address."""
-    family, _kind, _proto, _name, where = getaddrinfo(host, port, 0, SOCK_STREAM)[0]
-    return family, where
+def first_address(host: "str | bytes", port: int) -> "Tuple[object, ...]":
+    """The socket address of host's first stream address."""
+    return getaddrinfo(host, port, 0, SOCK_STREAM)[0][4]
 
 
 def connect_tcp(host: "str | bytes", port: int, seconds: float) -> "_impl.socket":

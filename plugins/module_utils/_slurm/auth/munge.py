@@ -75,10 +75,8 @@ def _encode_once(path: str, payload: bytes, timeout: float, retry: int) -> bytes
     body = struct.pack(">BBBB", _DEFAULT, _DEFAULT, _DEFAULT, 0)  # no realm
     body += struct.pack(">IIII", 0, _UID_ANY, _UID_ANY, len(payload)) + payload
     request = _HEADER.pack(_MAGIC, _VERSION, _ENC_REQ, retry, len(body)) + body
-    sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+    sock = sockets.connect_unix(path, timeout)
     try:
-        sock.settimeout(timeout)
-        sock.connect(path)
         sock.sendall(request)
         magic, version, kind, _retry, length = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
         if magic != _MAGIC or version != _VERSION or kind != _ENC_RSP or length > _MAX_REPLY:

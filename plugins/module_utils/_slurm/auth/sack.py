@@ -45,27 +45,26 @@ def find_socket(path: Optional[str] = None) -> Optional[str]:
 def create_token(path: str, payload: bytes, version: int, timeout: float = 5.0) -> str:
     message = u32(SACK_CREATE) + u32(RUID_ANY) + packmem(payload)
     request = u16(version) + u32(len(message) + 4) + message
-    sock = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+    reply = bytearray()
     try:
-        sock.settimeout(timeout)
-        sock.connect(path)
-        sock.sendall(request)
-        reply = bytearray()
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-            if len(reply) > _MAX_TOKEN:
-                raise RequestError("the sack socket %s sent an oversized reply" % path)
+        sock = sockets.connect_unix(path, timeout)
+        try:
+            sock.sendall(request)
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+                if len(reply) > _MAX_TOKEN:
+                    raise RequestError("the sack socket %s sent an oversized reply" % path)
+        finally:
+            sock.close()
     except OSError as exc:
         if exc.errno == errno.ECONNREFUSED:
             raise RequestError("nothing listens on the sack socket %s: it refuses connections"
                                % path, "start sackd or slurmd, or give slurm_key") from None
         raise RequestError("cannot get a token from the sack socket %s: %s"
                            % (path, exc.strerror or exc)) from None
-    finally:
-        sock.close()
     if len(reply) < 4:
         raise RequestError("the sack socket %s refused to mint a token" % path)
     (length,) = struct.unpack(">I", reply[:4])

@@ -4,10 +4,9 @@ import pytest
 
 from _slurm import client
 from _slurm.auth.jwt_credentials import JwtCredentials
-from _slurm.errors import ClosedError, FetchError, ReplyError
+from _slurm.errors import ClosedError, FetchError, HttpReplyError, ReplyError
 from _slurm.header import encode_header
 from _slurm.messages import decode_body
-from _slurm.transport import HttpReplyError
 from _slurm.wire import Reader, packstr, u32
 
 

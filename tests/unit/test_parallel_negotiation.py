@@ -16,11 +16,11 @@ import pytest
 
 from _slurm import client, sockets
 from _slurm.auth.jwt_credentials import JwtCredentials
-from _slurm.errors import ClosedError, FetchError, NetworkError, ReplyError
+from _slurm.errors import ClosedError, FetchError, HttpReplyError, NetworkError, ReplyError
 from _slurm.header import encode_header
 from _slurm.messages import decode_reply
 from _slurm.probe import exchange_all
-from _slurm.transport import Address, HttpReplyError
+from _slurm.transport import Address
 from _slurm.versions import NEWEST, OLDEST, probe_order
 from _slurm.wire import packstr, u32
 from fixtures.hostile import GOOD, NO_AUTH, config_frame, frame

@@ -12,10 +12,9 @@ brought it.
 from __future__ import annotations
 
 from . import return_codes as rcs
-from .errors import ClosedError, ControllerError, ReplyError
+from .errors import ClosedError, ControllerError, HttpReplyError, ReplyError
 from .messages import (CONFIG_REQUEST_SLURMD, REQUEST_CONFIG, ConfigReply, RcReply, decode_reply,
                        encode_request, encode_request_body)
-from .transport import HttpReplyError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy

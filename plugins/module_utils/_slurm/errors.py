@@ -45,6 +45,10 @@ class ReplyError(SlurmConfigError):
     """The peer's side: the reply is malformed, unexpected or hostile."""
 
 
+class HttpReplyError(ReplyError):
+    """The port answered with HTTP: a 25.11+ controller that did not take our version."""
+
+
 class NotSlurmError(ReplyError):
     """What answered is not slurmctld (an SSH, web or TLS server, binary noise): the message
     names it, and no other protocol version can do better, so negotiation stops here."""

@@ -14,9 +14,9 @@ first contacts and changed controllers come here: a repeat fetch is one attempt 
 from __future__ import annotations
 
 from .attempt import attempt, controller_error, decoded, frame, rejected
-from .errors import ClosedError, ReplyError
+from .errors import ClosedError, HttpReplyError, ReplyError
 from .messages import ConfigReply, RcReply
-from .transport import HttpReplyError, exchange
+from .transport import exchange
 from .versions import NEWEST, PROTO_23_11, best_within_window, probe_order, release_of
 
 TYPE_CHECKING = False

@@ -10,7 +10,7 @@ of 1397966893 bytes" or "a truncated reply"; this says what they are instead.
 
 from __future__ import annotations
 
-from .errors import NotSlurmError
+from .errors import HttpReplyError, NotSlurmError
 from .messages import RESPONSE_CONFIG, RESPONSE_SLURM_RC, RESPONSE_SLURM_RC_MSG
 from .versions import NEWEST, PROTO_20_02, PROTO_22_05
 
@@ -132,3 +132,13 @@ def check(address: object, data: bytes, symptom: str) -> None:
     what = describe(data)
     if what is not None:
         raise not_slurm(address, what, symptom)
+
+
+def http_answer(address: object, data: bytes, symptom: Optional[str] = None) -> Exception:
+    """The error for an answer that began with HTTP: slurmctld's own (HttpReplyError, which
+    negotiation takes as a refusal of the version) or another server's (NotSlurmError)."""
+    what = describe(data)
+    if what is not None:
+        return not_slurm(address, what, symptom)
+    line = data.split(b"\r\n")[0]
+    return HttpReplyError("the controller answered HTTP: %s" % line[:80].decode("ascii", "replace"))

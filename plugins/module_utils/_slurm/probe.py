@@ -17,7 +17,7 @@ import struct
 
 from . import sockets
 from .errors import ClosedError, NetworkError, ReplyError
-from .transport import Deadline, HttpReplyError, reached
+from .transport import Deadline, reached
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,15 +83,14 @@ class _Attempt:
     def _judge(self, length: int, max_frame: int) -> None:
         """What answered, from the first bytes, as transport.exchange names it: slurmctld's
         own HTTP answer (a rejection) or something that is not slurmctld at all."""
-        from .peer import check
+        from .peer import check, http_answer
         data = bytes(self.head)
         try:
             data += self.sock.recv(8 << 10)
         except OSError:
             pass  # judge by what came
         if self.head == b"HTTP":
-            check(self.address, data, "it answered HTTP")
-            raise HttpReplyError("the controller answered HTTP")
+            raise http_answer(self.address, data, "it answered HTTP")
         check(self.address, data, "its reply of %d bytes exceeds the %d-byte limit"
               % (length, max_frame))
         raise ReplyError("reply of %d bytes exceeds the %d-byte limit" % (length, max_frame))

@@ -40,10 +40,6 @@ class Address(NamedTuple):
         return "%s:%d" % (host, self.port)
 
 
-class HttpReplyError(ReplyError):
-    """The port answered with HTTP: a 25.11+ controller that did not take our version."""
-
-
 def parse_address(text: str, default_port: int = DEFAULT_PORT) -> Address:
     """host, host:port, [v6addr], [v6addr]:port, or a bare IPv6 address."""
     from .errors import RequestError
@@ -197,11 +193,7 @@ def _http(address: Address, sock: sockets.socket, data: bytes, deadline: Deadlin
             data += chunk
     except OSError:
         pass  # judge by what came
-    what = peer.describe(data)
-    if what is not None:
-        raise peer.not_slurm(address, what)
-    line = data.split(b"\r\n")[0]
-    raise HttpReplyError("the controller answered HTTP: %s" % line[:80].decode("ascii", "replace"))
+    raise peer.http_answer(address, data)
 
 
 def _check_for_tls(address: Address, deadline: Deadline) -> None:

@@ -19,6 +19,9 @@ command -v buildah >/dev/null || straw_need_apt+=(buildah)  # the container exam
 # ports with their own configuration; the packages' own services are not used).
 [[ -x /usr/sbin/sshd ]] || straw_need_apt+=(openssh-server)
 [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null || straw_need_apt+=(nginx)
+# munge and unmunge check the credentials we make from the key (tests/unit/test_munge_key.py
+# runs a private munged on a socket of its own; the package's service is not used).
+[[ -x /usr/sbin/munged ]] || straw_need_apt+=(munge)
 PY=${STRAW_PYTHON:-$(command -v python3 || true)}
 [[ -n $PY ]] || straw_need_apt+=(python3)
 if [[ -n $PY ]] && ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then straw_need_apt+=(python3-venv); fi

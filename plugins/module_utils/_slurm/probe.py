@@ -17,7 +17,7 @@ import struct
 
 from . import sockets
 from .errors import ClosedError, NetworkError, ReplyError
-from .transport import Deadline, reached
+from .transport import Deadline, reached, resolver_host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -100,8 +100,7 @@ def _open(address: "Address", key: int, frame: bytes,
           tls: "Optional[ssl.SSLContext]") -> _Attempt:
     where = reached.get(address)
     if where is None:  # not reached before: the name's first address
-        host = address.host.encode("ascii") if address.host.isascii() else address.host
-        where = sockets.first_address(host, address.port)
+        where = sockets.first_address(resolver_host(address), address.port)
     family = sockets.AF_INET6 if len(where) == 4 else sockets.AF_INET
     sock = sockets.socket(family, sockets.SOCK_STREAM)
     sock.setblocking(False)

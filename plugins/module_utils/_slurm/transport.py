@@ -92,12 +92,16 @@ def _recv_into(sock: sockets.socket, view: memoryview, deadline: Deadline) -> in
 reached: Dict[Address, "tuple[object, ...]"] = {}
 
 
+def resolver_host(address: Address) -> "str | bytes":
+    """address's host as the resolver should get it: an ASCII name as bytes, since a str makes
+    Python load its IDNA codec (a millisecond, more than a whole exchange with a local
+    controller)."""
+    return address.host.encode("ascii") if address.host.isascii() else address.host
+
+
 def connect(address: Address, deadline: Deadline) -> sockets.socket:
-    # An ASCII name goes to the resolver as bytes: a str makes Python load its IDNA codec
-    # (a millisecond, more than the whole exchange with a local controller).
-    host = address.host.encode("ascii") if address.host.isascii() else address.host
     try:
-        sock = sockets.connect_tcp(host, address.port, deadline.left())
+        sock = sockets.connect_tcp(resolver_host(address), address.port, deadline.left())
         reached[address] = sock.getpeername()
         return sock
     except sockets.timeout:

@@ -89,11 +89,40 @@ def test_blowfish_and_cast5_are_refused_by_name(name):
     assert info.value.code == mk.EMUNGE_BAD_CIPHER
 
 
-def test_accepts_the_whitespace_and_nul_around_a_credential():
+def respellings(credential):
+    """The same credential in other spellings that lenient decoders (munged's own) accept."""
+    body = credential[len("MUNGE:"):-1]
+    yield "  \n" + credential + "\n\0"
+    yield credential + "\0"
+    yield "MUNGE:" + body[:10] + "\n" + body[10:] + ":"
+    yield "MUNGE:" + body + "==:"
+    yield "MUNGE:" + body.rstrip("=") + ":" if body.endswith("=") else "MUNGE:" + body + "=:"
+    yield "MUNGE:" + body + "*:"
+
+
+def test_only_the_canonical_spelling_decodes():
     v = vector("default_aes128")
-    text = "  \n" + v["credential"] + "\n\0"
-    assert mk.decode(KEY, text, now=v["encode_time"]).payload == bytes.fromhex(v["payload_hex"])
-    assert mk.decode(KEY, text.encode(), now=v["encode_time"]).uid == 0
+    assert mk.decode(KEY, v["credential"], now=v["encode_time"]).uid == 0
+    identity = mk.identity(v["credential"])
+    for text in respellings(v["credential"]):
+        for given in (text, text.encode()):
+            with pytest.raises(mk.CredentialError, match="MUNGE:|canonical|base64|':'"):
+                mk.decode(KEY, given, now=v["encode_time"])
+            with pytest.raises(mk.CredentialError):
+                mk.identity(given)
+    assert identity == mk.identity(v["credential"].encode())
+
+
+def test_unused_bits_make_another_spelling():
+    """base64 of a length that is not a multiple of 3 has low bits no byte uses: setting them
+    spells the same bytes differently. Refused."""
+    for length in (1, 2, 4, 5):
+        text = base64.b64encode(bytes(length)).decode()
+        last = text.rstrip("=")[-1]
+        other = text.rstrip("=")[:-1] + chr(ord(last) + 1) + "=" * text.count("=")
+        assert base64.b64decode(other) == bytes(length)
+        with pytest.raises(mk.CredentialError, match="canonical"):
+            mk.decode(KEY, "MUNGE:" + other + ":")
 
 
 def test_decoding_a_push_sized_credential_is_fast():
@@ -460,6 +489,7 @@ def test_fresh_credentials_from_munged_decode_now(munged):
     for options in ([], ["-c", "aes256", "-m", "sha512"], ["-z", "zlib"]):
         made = subprocess.run([munged["munge"], "-S", munged["socket"], "-s", "live payload" * 10] + options,
                               stdout=subprocess.PIPE, timeout=10, check=True).stdout.decode()
+        made = made.rstrip("\n")  # the command ends its line; the credential is what precedes
         decoded = mk.decode(KEY, made)  # now = the clock
         assert decoded.payload == b"live payload" * 10
         assert decoded.uid == os.geteuid()

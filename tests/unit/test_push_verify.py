@@ -50,7 +50,7 @@ def munge_push(body=None, **options):
 
 
 def verifier():
-    return PushVerifier(slurm_uid=SLURM_UID, munge_key=KEY)
+    return PushVerifier(slurm_uid=SLURM_UID, munge_key=lambda: KEY)
 
 
 # -- decode_push and push_files --------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_a_munge_push_without_key_or_munged_is_rejected():
 
 
 def test_the_verifier_hides_its_keys():
-    text = repr(PushVerifier(SLURM_UID, munge_key=KEY, slurm_key=SlurmKey(SLURM_KEY)))
+    text = repr(PushVerifier(SLURM_UID, munge_key=lambda: KEY, slurm_key=lambda: SlurmKey(SLURM_KEY)))
     assert "64030" in text and "hidden" in text
     assert repr(KEY)[:20] not in text and repr(SLURM_KEY)[2:12] not in text
 
@@ -270,7 +270,7 @@ def slurm_push(body=None, **options):
 
 
 def slurm_verifier(key=SLURM_KEY, kid=None):
-    return PushVerifier(slurm_uid=SLURM_UID, slurm_key=SlurmKey(key, kid))
+    return PushVerifier(slurm_uid=SLURM_UID, slurm_key=lambda: SlurmKey(key, kid))
 
 
 def test_a_genuine_slurm_push_verifies():
@@ -351,20 +351,20 @@ def test_payload_matches_k12_and_sha3():
     body = push_body()
     k12 = body_hash(V, PUSH, body)
     assert k12[:1] == b"\x02" and len(k12) == 33
-    assert payload_matches(k12, V, body)
+    assert payload_matches(k12, body)
     sha3 = b"\x04" + hashlib.sha3_256(body + u16(PUSH)).digest()
-    assert payload_matches(sha3, V, body)
+    assert payload_matches(sha3, body)
     for payload in (k12, sha3):
-        assert not payload_matches(payload, V, body + b"\0")
-        assert not payload_matches(payload[:-1], V, body)
+        assert not payload_matches(payload, body + b"\0")
+        assert not payload_matches(payload[:-1], body)
     # The custom string is the push's message type, not REQUEST_CONFIG's.
-    assert not payload_matches(body_hash(V, 2015, body), V, body)
-    assert not payload_matches(b"\x04" + hashlib.sha3_256(body + u16(2015)).digest(), V, body)
+    assert not payload_matches(body_hash(V, 2015, body), body)
+    assert not payload_matches(b"\x04" + hashlib.sha3_256(body + u16(2015)).digest(), body)
 
 
 @pytest.mark.parametrize("payload", [b"", b"\x01", b"\x01\x03\xee", b"\x03" + bytes(32), b"\x00" + bytes(32)])
 def test_payload_matches_nothing_else(payload):
-    assert not payload_matches(payload, V, push_body())
+    assert not payload_matches(payload, push_body())
 
 
 def b64url(value):
@@ -443,3 +443,159 @@ def test_a_push_with_deeply_nested_json_is_rejected():
     token = "%s.%s.%s" % (GOOD_HEADER, b64url(NESTED), b64url(b"x" * 32))
     with pytest.raises(Rejected):
         slurm_verifier().verify(decode_push(push_frame(body, token, plugin=AUTH_SLURM)))
+
+
+# -- one credential, one identity: replays in other spellings ---------------------------------
+
+def respelled(credential):
+    """Other spellings of one MUNGE credential that a lenient decoder would read alike."""
+    text = credential.decode() if isinstance(credential, bytes) else credential
+    body = text[len("MUNGE:"):-1]
+    return [text + "\n", " " + text, "MUNGE:" + body[:8] + "\n" + body[8:] + ":",
+            "MUNGE:" + body + "=:", text + "\0", "MUNGE:" + body + "!:"]
+
+
+def test_a_replay_in_another_spelling_is_never_applied():
+    body = push_body()
+    credential = munged(body)
+    check = verifier()
+    check.accept(check.verify(decode_push(push_frame(body, credential))))
+    for other in respelled(credential):
+        with pytest.raises(Rejected) as caught:
+            check.verify(decode_push(push_frame(body, other)))
+        assert caught.value.kind in ("forged", "replayed")
+
+
+def test_a_respelled_first_sight_is_refused_too():
+    """Not only replays: a credential that is not in munged's own spelling is not munged's."""
+    body = push_body()
+    for other in respelled(munged(body)):
+        with pytest.raises(Rejected):
+            verifier().verify(decode_push(push_frame(body, other)))
+
+
+def test_a_slurm_token_with_a_respelled_signature_is_a_replay_or_forged():
+    body = push_body()
+    token = slurm_token(body)
+    check = slurm_verifier()
+    check.accept(check.verify(decode_push(push_frame(body, token, plugin=AUTH_SLURM))))
+    head, _dot, signature = token.rpartition(".")
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(signature[-1])
+    other = head + "." + signature[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last ^ 1]
+    for spelled in (other, token + "=", token + "\n", token.replace(".", ". ", 1)):
+        with pytest.raises(Rejected):
+            check.verify(decode_push(push_frame(body, spelled, plugin=AUTH_SLURM)))
+
+
+# -- the cost of a stranger's push ------------------------------------------------------------
+
+def cpu(action, rounds=20):
+    best = float("inf")
+    for _unused in range(rounds):
+        start = time.process_time()
+        try:
+            action()
+        except Rejected:
+            pass
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def test_an_oversized_credential_is_refused_before_it_is_decoded():
+    body = push_body()
+    big = munge_key.encode(KEY, b"x" * (1 << 20), SLURM_UID, SLURM_UID, cipher=munge_key.CIPHER_AES128)
+    push = decode_push(push_frame(body, big))
+    with pytest.raises(Rejected, match="longer than any") as caught:
+        verifier().verify(push)
+    assert caught.value.kind == "oversized"
+    assert cpu(lambda: verifier().verify(push)) < 0.001
+
+
+def test_a_credential_with_too_much_to_decrypt_is_refused_before_aes():
+    """Under the length bound, yet sealing more than a push's credential ever does."""
+    body = push_body()
+    padded = munge_key.encode(KEY, b"x" * 500, SLURM_UID, SLURM_UID, cipher=munge_key.CIPHER_AES128)
+    assert len(padded) < 1024
+    push = decode_push(push_frame(body, padded))
+    with pytest.raises(Rejected, match="sealed bytes"):
+        verifier().verify(push)
+    assert cpu(lambda: verifier().verify(push)) < 0.001
+    forged = decode_push(push_frame(body, munge_key.encode(b"\x07" * 64, body_hash(V, PUSH, body), SLURM_UID,
+                                                           SLURM_UID, cipher=munge_key.CIPHER_AES128)))
+    assert cpu(lambda: verifier().verify(forged)) < 0.001  # a forged push of a real size
+
+
+# -- keys follow their files -------------------------------------------------------------------
+
+def replace(path, content):
+    """As a secret mount or a vault agent rotates a key: a new file renamed over the old."""
+    temporary = str(path) + ".new"
+    with open(temporary, "wb") as handle:
+        handle.write(content)
+    os.chmod(temporary, 0o600)
+    os.rename(temporary, str(path))
+
+
+def test_a_rotated_munge_key_is_followed(tmp_path):
+    from _slurm.auth.key_files import FollowedFile
+    path = tmp_path / "munge.key"
+    replace(path, KEY)
+    check = PushVerifier(SLURM_UID, munge_key=FollowedFile(str(path), munge_key.load_key).current)
+    now = time.time()
+    check.accept(check.verify(munge_push(now=int(now)), now=now))
+    new_key = os.urandom(1024)
+    replace(path, new_key)
+    with pytest.raises(Rejected, match="bad MAC"):
+        check.verify(munge_push(now=int(now)), now=now)  # signed with the key that is gone
+    assert check.verify(munge_push(key=new_key, now=int(now)), now=now).issued == int(now)
+    os.unlink(str(path))
+    with pytest.raises(Rejected, match="cannot be checked: cannot read the MUNGE key") as caught:
+        check.verify(munge_push(key=new_key, now=int(now)), now=now)
+    assert caught.value.kind == "unchecked"
+
+
+def fresh_slurm_push(**options):
+    """A token of its own (made in the same second with the same claims, two are one)."""
+    return slurm_push(jti=os.urandom(8).hex(), **options)
+
+
+def test_a_rotated_slurm_key_is_followed(tmp_path):
+    from _slurm.auth.key_files import FollowedFile
+    path = tmp_path / "slurm.key"
+    replace(path, SLURM_KEY)
+    check = PushVerifier(SLURM_UID, slurm_key=FollowedFile(str(path), SlurmKey.from_file).current)
+    assert check.verify(fresh_slurm_push()).issued > 0
+    new_key = os.urandom(64)
+    replace(path, new_key)
+    with pytest.raises(Rejected, match="not signed"):
+        check.verify(fresh_slurm_push())
+    assert check.verify(fresh_slurm_push(key=new_key)).issued > 0
+
+
+def jwks(*keys, default=None):
+    def entry(kid, key):
+        item = {"kty": "oct", "alg": "HS256", "kid": kid,
+                "k": base64.urlsafe_b64encode(key).rstrip(b"=").decode()}
+        if kid == default:
+            item["use"] = "default"
+        return item
+    return json.dumps({"keys": [entry(kid, key) for kid, key in keys]}).encode()
+
+
+def test_a_jwks_verifies_with_the_key_the_token_names(tmp_path):
+    from _slurm.auth.key_files import FollowedFile
+    old, new = os.urandom(32), os.urandom(32)
+    path = tmp_path / "slurm.jwks"
+    replace(path, jwks(("old", old), ("new", new), default="new"))
+    check = PushVerifier(SLURM_UID, slurm_key=FollowedFile(str(path), SlurmKey.from_jwks).current)
+    assert check.verify(fresh_slurm_push(key=old, headers={"kid": "old"})).issued > 0
+    assert check.verify(fresh_slurm_push(key=new, headers={"kid": "new"})).issued > 0
+    assert check.verify(fresh_slurm_push(key=new)).issued > 0  # no kid: the default key
+    with pytest.raises(Rejected, match="not signed"):
+        check.verify(fresh_slurm_push(key=old, headers={"kid": "new"}))
+    with pytest.raises(Rejected, match="not signed"):
+        check.verify(fresh_slurm_push(key=old, headers={"kid": "gone"}))
+    replace(path, jwks(("new", new), default="new"))  # the old key retired
+    with pytest.raises(Rejected, match="not signed"):
+        check.verify(fresh_slurm_push(key=old, headers={"kid": "old"}))
+    assert check.verify(fresh_slurm_push(key=new, headers={"kid": "new"})).issued > 0

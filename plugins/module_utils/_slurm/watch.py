@@ -287,12 +287,12 @@ class Watcher:
         args = self.args
         credentials = self.session.credentials
         if args.auth == "munge" and args.munge_key:
-            return PushVerifier(uid, munge_key=credentials.key_bytes())
+            return PushVerifier(uid, munge_key=credentials.key_file.current)
         if args.auth == "munge" and (os.geteuid() in (0, uid)):
             from .auth.munge import find_socket
             return PushVerifier(uid, munge_socket=find_socket(args.munge_socket))
-        if args.auth == "slurm" and getattr(credentials, "key", None) is not None:
-            return PushVerifier(uid, slurm_key=credentials.key)
+        if args.auth == "slurm" and getattr(credentials, "key_file", None) is not None:
+            return PushVerifier(uid, slurm_key=credentials.key_file.current)
         return None
 
     def _push(self, frame: "Frame") -> None:

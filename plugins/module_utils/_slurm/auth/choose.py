@@ -60,7 +60,7 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
         return JwtCredentials(token.strip())
     if auth == "slurm":
         from .slurm import SlurmCredentials, SlurmKey
-        key = None if sack_socket else SlurmKey.load(slurm_key, slurm_jwks, slurm_kid)
-        notes.extend(key.warnings if key is not None else [])
-        return SlurmCredentials(key, sack_socket, timeout)
+        key_file = None if sack_socket else SlurmKey.follow(slurm_key, slurm_jwks, slurm_kid)
+        notes.extend(key_file.current().warnings if key_file is not None else [])
+        return SlurmCredentials(key_file, sack_socket, timeout)
     raise RequestError("unknown auth type %r: use one of %s" % (auth, ", ".join(AUTH_TYPES)))

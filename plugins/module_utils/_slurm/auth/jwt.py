@@ -67,26 +67,23 @@ def hs256_claims(token: str, key: bytes) -> "Optional[Dict[str, object]]":
     import hashlib
     import hmac
     import json
+
+    from . import base64url
     parts = token.split(".")
     if len(token) > MAX_TOKEN or len(parts) != 3 or not token.isascii():
         return None
     try:
-        signature = _unpad(parts[2])
+        signature = base64url.decode(parts[2])
     except ValueError:
         return None
     wanted = hmac.new(key, (parts[0] + "." + parts[1]).encode("ascii"), hashlib.sha256).digest()
     if not hmac.compare_digest(wanted, signature):
         return None
     try:
-        header = json.loads(_unpad(parts[0]))
-        claims = json.loads(_unpad(parts[1]))
+        header = json.loads(base64url.decode(parts[0]))
+        claims = json.loads(base64url.decode(parts[1]))
     except (ValueError, RecursionError):
         return None
     if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
         return None
     return claims
-
-
-def _unpad(text: str) -> bytes:
-    import base64
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -26,8 +26,6 @@ CLOCK_SKEW = 60
 #: Users the controller always gives the slurmd file set to (besides SlurmUser, unknown here).
 PRIVILEGED_USERS = ("root", "slurm")
 
-_BASE64URL = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
 
 def token_from_environment() -> Optional[str]:
     token = os.environ.get("SLURM_JWT", "").strip()
@@ -91,15 +89,13 @@ def check_token(token: str, slurmd_set: bool, now: Optional[float] = None) -> Li
 
 def _json_part(part: str, what: str) -> Dict[str, Any]:
     """One base64url part of a JWT, decoded to a JSON object."""
-    import binascii
-    raw = part.encode("ascii", "replace")
-    if not raw or not _BASE64URL.issuperset(raw) or len(raw) % 4 == 1:
-        raise RequestError("the token is not a JWT: its %s is not base64url" % what)
+    from . import base64url
     try:
-        text = binascii.a2b_base64(raw.replace(b"-", b"+").replace(b"_", b"/")
-                                   + b"=" * (-len(raw) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise RequestError("the token is not a JWT: its %s is not base64url" % what) from None
+        text = base64url.decode(part).decode("utf-8")
+    except ValueError:  # UnicodeDecodeError too
+        text = ""
+    if not text:
+        raise RequestError("the token is not a JWT: its %s is not base64url" % what)
     value = _flat_object(text)
     if value is None:
         import json  # only for what the flat reader declines: it costs milliseconds to load

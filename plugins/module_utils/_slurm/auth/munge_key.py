@@ -54,6 +54,7 @@ LOOPBACK = b"\x7f\x00\x00\x01"
 
 _VERSION = 3  # MUNGE_CRED_VERSION
 _PREFIX, _SUFFIX = b"MUNGE:", b":"
+_BASE64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 _SALT = 8
 _INNER = struct.Struct(">IIIIIII")  # encode time, ttl, uid, gid, restrict uid/gid, length
 _ZIP_MAGIC = 0xCACACACA
@@ -322,7 +323,9 @@ def _decompress(zip: int, data: bytes) -> bytes:
 
 
 def _unarmor(credential: Union[bytes, str]) -> bytes:
-    """The binary credential inside "MUNGE:...:"; whitespace is ignored, as munged does."""
+    """The binary credential inside "MUNGE:...:", in the one spelling munged writes: no
+    whitespace, no NUL, canonical padded base64. munged itself skips whitespace; we do not,
+    so that a credential has one text and a replay cannot pass for new in another spelling."""
     if len(credential) > MAX_TEXT:
         raise CredentialError(EMUNGE_BAD_LENGTH, "%d characters is longer than any credential munged makes"
                               % len(credential))
@@ -333,18 +336,21 @@ def _unarmor(credential: Union[bytes, str]) -> bytes:
             raise CredentialError(EMUNGE_BAD_CRED, "not ASCII text") from None
     else:
         text = bytes(credential)
-    text = text.rstrip(b"\0").strip()
     if not text.startswith(_PREFIX):
         raise CredentialError(EMUNGE_BAD_CRED, "does not start with MUNGE:")
     if not text.endswith(_SUFFIX) or len(text) < len(_PREFIX) + len(_SUFFIX):
         raise CredentialError(EMUNGE_BAD_CRED, "does not end with ':' (truncated?)")
-    armored = b"".join(text[len(_PREFIX):-len(_SUFFIX)].split())
-    import base64
+    armored = text[len(_PREFIX):-len(_SUFFIX)]
+    if not _BASE64.issuperset(armored):
+        raise CredentialError(EMUNGE_BAD_CRED, "not valid base64")
     import binascii
     try:
-        return base64.b64decode(armored, validate=True)
+        binary = binascii.a2b_base64(armored)
     except (binascii.Error, ValueError):
         raise CredentialError(EMUNGE_BAD_CRED, "not valid base64") from None
+    if binascii.b2a_base64(binary, newline=False) != armored:
+        raise CredentialError(EMUNGE_BAD_CRED, "not in canonical base64 (whitespace, junk or padding)")
+    return binary
 
 
 class _Reader:
@@ -364,13 +370,22 @@ class _Reader:
         return self.take(1, what)[0]
 
 
-def decode(key: bytes, credential: Union[bytes, str], now: Optional[int] = None) -> Decoded:
-    """The contents of a credential made with key, checked as munged checks it: format,
-    MAC (constant-time), and time window. Raises CredentialError (a ReplyError) with the
-    reason. The time window is munged's default: from encode_time - ttl (munged allows
-    clock skew up to the ttl) to encode_time + ttl, with ttl capped at 3600 s.
-    """
-    dek_subkey, mac_subkey = _subkeys(key)
+class _Sealed(NamedTuple):
+    """A credential's parts before the key is used: what can be read without it."""
+
+    cipher: int
+    mac: int
+    digest: str
+    zip: int
+    realm: bytes
+    iv: bytes
+    outer: bytes
+    tag: bytes
+    inner: bytes  # encrypted when cipher is not none
+
+
+def _open(credential: Union[bytes, str]) -> _Sealed:
+    """The parts of a credential's strict text, checked for everything but the MAC."""
     data = _unarmor(credential)
     reader = _Reader(data)
     version = reader.byte("version")
@@ -391,9 +406,35 @@ def decode(key: bytes, credential: Union[bytes, str], now: Optional[int] = None)
     iv = reader.take(16 if cipher else 0, "cipher IV")
     outer = data[:reader.offset]
     import hashlib
-    import hmac
     tag = reader.take(hashlib.new(digest).digest_size, "MAC")
-    inner = data[reader.offset:]
+    return _Sealed(cipher, mac, digest, zip, realm_bytes, iv, outer, tag, data[reader.offset:])
+
+
+def identity(credential: Union[bytes, str]) -> bytes:
+    """What tells one credential from every other, whatever its text: its MAC, which covers
+    the salt, the time and the payload. For refusing replays before any key is used."""
+    sealed = _open(credential)
+    return bytes([sealed.mac]) + sealed.tag
+
+
+def decode(key: bytes, credential: Union[bytes, str], now: Optional[int] = None,
+           max_sealed: Optional[int] = None) -> Decoded:
+    """The contents of a credential made with key, checked as munged checks it: format,
+    MAC (constant-time), and time window. Raises CredentialError (a ReplyError) with the
+    reason. The time window is munged's default: from encode_time - ttl (munged allows
+    clock skew up to the ttl) to encode_time + ttl, with ttl capped at 3600 s.
+
+    max_sealed bounds the encrypted part before it is decrypted: munged encrypts before it
+    MACs, so nothing proves a credential genuine until AES has run over all of it.
+    """
+    dek_subkey, mac_subkey = _subkeys(key)
+    sealed = _open(credential)
+    cipher, digest, zip, iv, tag, inner = (sealed.cipher, sealed.digest, sealed.zip, sealed.iv,
+                                           sealed.tag, sealed.inner)
+    if max_sealed is not None and len(inner) > max_sealed:
+        raise CredentialError(EMUNGE_BAD_LENGTH, "%d sealed bytes, more than the %d a credential of "
+                              "this kind holds" % (len(inner), max_sealed))
+    import hmac
     padding_ok = True
     if cipher:
         from . import aes
@@ -401,7 +442,7 @@ def decode(key: bytes, credential: Union[bytes, str], now: Optional[int] = None)
             inner = aes.unpad(aes.cbc_decrypt(_cipher_key(dek_subkey, cipher, digest, tag), iv, inner))
         except ReplyError:
             padding_ok = False  # as munged: reported as the MAC failure it almost always is
-    expected = hmac.new(mac_subkey, outer + inner, digest).digest()
+    expected = hmac.new(mac_subkey, sealed.outer + inner, digest).digest()
     if not hmac.compare_digest(expected, tag) or not padding_ok:
         raise CredentialError(EMUNGE_CRED_INVALID, "bad MAC (made with another key, or altered)")
     if zip != ZIP_NONE:
@@ -426,8 +467,9 @@ def decode(key: bytes, credential: Union[bytes, str], now: Optional[int] = None)
     if current > stamp + ttl:
         raise CredentialError(EMUNGE_CRED_EXPIRED, "expired %d s ago (ttl %d s)"
                               % (current - stamp - ttl, ttl))
-    realm = realm_bytes.rstrip(b"\0").decode("utf-8", "replace") if realm_bytes else None
-    return Decoded(cipher, mac, zip, realm, addr, stamp, ttl, uid, gid, restrict_uid, restrict_gid, payload)
+    realm = sealed.realm.rstrip(b"\0").decode("utf-8", "replace") if sealed.realm else None
+    return Decoded(cipher, sealed.mac, zip, realm, addr, stamp, ttl, uid, gid, restrict_uid, restrict_gid,
+                   payload)
 
 
 class MungeKeyCredentials(Credentials):
@@ -439,7 +481,10 @@ class MungeKeyCredentials(Credentials):
 
     def __init__(self, key_path: str) -> None:
         self.key_path = key_path
-        self._key = load_key(key_path)  # refused here, before any connection
+        from .key_files import FollowedFile
+        #: The key as the file holds it now (a mounted secret may rotate); refused here,
+        #: before any connection, when unusable. The push verifier follows the same file.
+        self.key_file = FollowedFile(key_path, load_key)
         # The address a credential carries. A fetch needs none in particular; a watcher's
         # registration is keyed by the host name the controller finds for it, so the watcher
         # sets the address it reaches the controller from (use_origin). Resolving this
@@ -450,17 +495,13 @@ class MungeKeyCredentials(Credentials):
         return "MungeKeyCredentials(%r)" % self.key_path
 
     def refresh(self) -> None:
-        self._key = load_key(self.key_path)  # a mounted secret may rotate
+        self.key_file.current()  # a key that became unusable is named before connecting
 
     def use_origin(self, address: bytes) -> None:
         self.origin = address
 
-    def key_bytes(self) -> bytes:
-        """For checking pushes (auth/verify); never logged."""
-        return self._key
-
     def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
         from .body_hash import body_hash
         payload = body_hash(version, msg_type, body)
-        credential = encode(self._key, payload, os.geteuid(), os.getegid(), addr=self.origin)
+        credential = encode(self.key_file.current(), payload, os.geteuid(), os.getegid(), addr=self.origin)
         return u32(AUTH_MUNGE) + packstr(credential.encode("ascii"))

@@ -21,6 +21,7 @@ from ..messages import AUTH_SLURM
 from ..wire import packstr, u32
 from .credentials import Credentials
 from .jwt import hs256, read_key
+from .key_files import FollowedFile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -45,13 +46,30 @@ def _b64(value: str) -> bytes:
         raise RequestError("a key in slurm.jwks has a k that is not base64") from None
 
 
-def jwks_key(path: str, kid: Optional[str] = None) -> Tuple[bytes, Optional[str]]:
-    """(key bytes, kid) from a slurm.jwks file: kid if given, else the default key."""
+def _jwks(path: str) -> List[Dict[str, Any]]:
+    """The HS256 keys of a slurm.jwks file, as JSON objects."""
     try:
         document = json.loads(read_key(path, "slurm.jwks").decode("utf-8"))
-        keys = [k for k in document["keys"] if k.get("kty") == "oct" and k.get("alg", "HS256") == "HS256"]
+        return [k for k in document["keys"] if k.get("kty") == "oct" and k.get("alg", "HS256") == "HS256"]
     except (ValueError, KeyError, TypeError, AttributeError):
         raise RequestError("%s is not a JWKS document with HS256 keys" % path) from None
+
+
+def _material(key: Dict[str, Any], path: str) -> bytes:
+    """A JWKS key's bytes, refused when expired or shorter than Slurm accepts."""
+    expires = key.get("exp")
+    if isinstance(expires, (int, float)) and expires < time.time():
+        raise RequestError("the key %r in %s has expired" % (key.get("kid"), path))
+    material = _b64(str(key.get("k", "")))
+    if len(material) < MIN_KEY_BYTES:
+        raise RequestError("the key %r in %s is %d bytes: Slurm refuses keys shorter than %d "
+                           "bytes" % (key.get("kid"), path, len(material), MIN_KEY_BYTES))
+    return material
+
+
+def jwks_key(path: str, kid: Optional[str] = None) -> Tuple[bytes, Optional[str]]:
+    """(key bytes, kid) from a slurm.jwks file: kid if given, else the default key."""
+    keys = _jwks(path)
     if kid is not None:
         chosen = [k for k in keys if k.get("kid") == kid]
         if not chosen:
@@ -63,15 +81,32 @@ def jwks_key(path: str, kid: Optional[str] = None) -> Tuple[bytes, Optional[str]
         if not chosen:
             raise RequestError("%s has %d keys and none is marked use: default; choose one by kid"
                                % (path, len(keys)))
-    key = chosen[0]
-    expires = key.get("exp")
-    if isinstance(expires, (int, float)) and expires < time.time():
-        raise RequestError("the key %r in %s has expired" % (key.get("kid"), path))
-    material = _b64(str(key.get("k", "")))
-    if len(material) < MIN_KEY_BYTES:
-        raise RequestError("the key %r in %s is %d bytes: Slurm refuses keys shorter than %d "
-                           "bytes" % (key.get("kid"), path, len(material), MIN_KEY_BYTES))
-    return material, key.get("kid")
+    return _material(chosen[0], path), chosen[0].get("kid")
+
+
+def jwks_keyring(path: str) -> Dict[str, bytes]:
+    """Every usable key of a slurm.jwks by kid: a pushed token names the one it was signed
+    with. Expired and too short keys are left out (they verify nothing)."""
+    ring = {}
+    for key in _jwks(path):
+        kid = key.get("kid")
+        if isinstance(kid, str):
+            try:
+                ring[kid] = _material(key, path)
+            except RequestError:
+                continue
+    return ring
+
+
+def token_kid(token: str) -> Optional[str]:
+    """The kid a token's header names (None when it names none or is no JWT)."""
+    from . import base64url
+    try:
+        header = json.loads(base64url.decode(token.split(".", 1)[0]))
+    except (ValueError, RecursionError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
 
 
 def claims(version: int, payload: bytes, now: Optional[int] = None,
@@ -89,11 +124,14 @@ def claims(version: int, payload: bytes, now: Optional[int] = None,
 
 
 class SlurmKey:
-    """A signing key: slurm.key's raw bytes, or one key of slurm.jwks (with its kid)."""
+    """A signing key: slurm.key's raw bytes, or one key of slurm.jwks (with its kid); with
+    a slurm.jwks, every key of it by kid, to check pushed tokens."""
 
-    def __init__(self, key: bytes, kid: Optional[str] = None) -> None:
+    def __init__(self, key: bytes, kid: Optional[str] = None,
+                 keyring: Optional[Dict[str, bytes]] = None) -> None:
         self._key = key
         self.kid = kid
+        self._keyring = keyring if keyring is not None or kid is None else {kid: key}
         #: What may make the controller refuse tokens signed with this key.
         self.warnings: List[str] = []
 
@@ -101,22 +139,8 @@ class SlurmKey:
         return "SlurmKey(<hidden>, kid=%r)" % self.kid
 
     @classmethod
-    def load(cls, key_path: Optional[str] = None, jwks_path: Optional[str] = None,
-             kid: Optional[str] = None) -> Optional["SlurmKey"]:
-        """The key the options name; else the default files when readable; else None."""
-        if key_path and jwks_path:
-            raise RequestError("give either slurm_key or slurm_jwks, not both")
-        if jwks_path:
-            return cls(*jwks_key(jwks_path, kid))
-        if key_path:
-            return cls.from_file(key_path)
-        jwks = os.environ.get("SLURM_SACK_JWKS") or DEFAULT_JWKS
-        if os.access(jwks, os.R_OK):
-            return cls(*jwks_key(jwks, kid))
-        key = os.environ.get("SLURM_SACK_KEY") or DEFAULT_KEY
-        if os.access(key, os.R_OK):
-            return cls.from_file(key)
-        return None
+    def from_jwks(cls, path: str, kid: Optional[str] = None) -> "SlurmKey":
+        return cls(*jwks_key(path, kid), keyring=jwks_keyring(path))
 
     @classmethod
     def from_file(cls, path: str) -> "SlurmKey":
@@ -129,18 +153,43 @@ class SlurmKey:
                                 "same bytes" % (path, len(key._key)))
         return key
 
+    @classmethod
+    def follow(cls, key_path: Optional[str] = None, jwks_path: Optional[str] = None,
+               kid: Optional[str] = None) -> Optional[FollowedFile]:
+        """The key the options name, else the default files when readable, else None; read
+        again whenever its file changes (a rotated key is followed, a removed one refused)."""
+        if key_path and jwks_path:
+            raise RequestError("give either slurm_key or slurm_jwks, not both")
+        if not key_path and not jwks_path:
+            jwks = os.environ.get("SLURM_SACK_JWKS") or DEFAULT_JWKS
+            key = os.environ.get("SLURM_SACK_KEY") or DEFAULT_KEY
+            if os.access(jwks, os.R_OK):
+                jwks_path = jwks
+            elif os.access(key, os.R_OK):
+                key_path = key
+            else:
+                return None
+        if jwks_path:
+            return FollowedFile(jwks_path, lambda path: cls.from_jwks(path, kid))
+        return FollowedFile(str(key_path), cls.from_file)
+
     def token(self, version: int, payload: bytes) -> str:
         headers = {"kid": self.kid} if self.kid else None
         return hs256(claims(version, payload), self._key, headers)
 
     def verify(self, token: str) -> "Optional[Dict[str, Any]]":
-        """The claims of a token this key signed (a controller's push), else None."""
+        """The claims of a token signed with this key (a controller's push), else None. With a
+        slurm.jwks, the token's kid chooses the key; a kid it does not hold verifies nothing."""
         from .jwt import hs256_claims
-        claims = hs256_claims(token, self._key)  # the signature first, then any JSON
-        if claims is None or self.kid is None:
-            return claims
-        header = json.loads(base64.urlsafe_b64decode(token.split(".", 1)[0] + "==="))
-        return claims if header.get("kid") in (None, self.kid) else None
+        key = self._key
+        if self._keyring is not None:
+            kid = token_kid(token)
+            if kid is not None:
+                found = self._keyring.get(kid)
+                if found is None:
+                    return None
+                key = found
+        return hs256_claims(token, key)  # the signature first, then any JSON
 
 
 class SlurmCredentials(Credentials):
@@ -150,12 +199,13 @@ class SlurmCredentials(Credentials):
     rejected_hint = ("check that the key matches the controller's slurm.key (or slurm.jwks), "
                      "that AuthType is auth/slurm (Slurm 23.11 or newer), and that the clocks agree")
 
-    def __init__(self, key: Optional[SlurmKey] = None, sack_socket: Optional[str] = None,
+    def __init__(self, key_file: Optional[FollowedFile] = None, sack_socket: Optional[str] = None,
                  timeout: float = 5.0) -> None:
         from . import sack
-        self.key = key
+        #: The SlurmKey, followed as its file changes (shared with the push verifier).
+        self.key_file = key_file
         self.sack_socket = None
-        if key is None:
+        if key_file is None:
             self.sack_socket = sack.find_socket(sack_socket)
             if self.sack_socket is None:
                 raise RequestError("auth slurm needs slurm.key or slurm.jwks (slurm_key, "
@@ -167,8 +217,8 @@ class SlurmCredentials(Credentials):
         from . import sack
         from .body_hash import body_hash
         payload = body_hash(version, msg_type, body)
-        if self.key is not None:
-            token = self.key.token(version, payload)
+        if self.key_file is not None:
+            token = self.key_file.current().token(version, payload)
         else:
             token = sack.create_token(str(self.sack_socket), payload, version, self.timeout)
         return u32(AUTH_SLURM) + packstr(token)

@@ -19,24 +19,42 @@ import hashlib
 import hmac
 import time
 
-from ..errors import ReplyError
+from ..errors import ReplyError, RequestError
 from ..messages import AUTH_MUNGE, AUTH_SLURM, REQUEST_RECONFIGURE_SACKD, Push
 from ..wire import u16
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Dict, Optional
+    from typing import Callable, Dict, Optional, TypeVar, Union
 
     from .slurm import SlurmKey
+
+    Key = TypeVar("Key", bound=Union[bytes, SlurmKey])
 
 #: How long a credential's digest is remembered to refuse a replay: longer than any TTL.
 REPLAY_WINDOW = 3600.0
 #: Clock skew allowed between the controller's clock and ours for auth/slurm tokens.
 SKEW = 60
+#: The longest credential a push may carry, in characters: a controller's is a few hundred
+#: (MUNGE: about 190 with AES-128 and SHA-256; auth/slurm: about 400). Anything longer is
+#: refused before it is decoded, so that a stranger's push costs no real CPU.
+MAX_CREDENTIAL = 1024
+#: The most encrypted bytes a pushed MUNGE credential holds: salt, address, the inner
+#: header and a 33-byte body hash make 74, padded to 80. Bounded before AES runs (munged
+#: MACs the plaintext, so the MAC can be checked only after decrypting).
+MAX_SEALED = 160
+
+#: Why a push was refused, as the watcher's log summary counts them.
+FORGED, REPLAYED, STALE, OVERSIZED, UNCHECKED = "forged", "replayed", "stale", "oversized", "unchecked"
 
 
 class Rejected(ReplyError):
-    """The push is forged, stale, replayed or damaged: nothing of it is used."""
+    """The push is forged, stale, replayed or damaged: nothing of it is used. kind says
+    which, for the log."""
+
+    def __init__(self, message: str, kind: str = FORGED) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Proof:
@@ -48,7 +66,7 @@ class Proof:
         self.issued = issued
 
 
-def payload_matches(payload: bytes, version: int, body: bytes) -> bool:
+def payload_matches(payload: bytes, body: bytes) -> bool:
     """The body hash Slurm puts in a credential (K12, or SHA3-256 with HashPlugin=hash/sha3)."""
     custom = u16(REQUEST_RECONFIGURE_SACKD)
     if payload[:1] == b"\x02":
@@ -60,10 +78,15 @@ def payload_matches(payload: bytes, version: int, body: bytes) -> bool:
 
 
 class PushVerifier:
-    """Checks pushes for one cluster; remembers what it has seen to refuse replays."""
+    """Checks pushes for one cluster; remembers what it has seen to refuse replays.
 
-    def __init__(self, slurm_uid: int, munge_key: "Optional[bytes]" = None,
-                 munge_socket: "Optional[str]" = None, slurm_key: "Optional[SlurmKey]" = None,
+    Keys are given as callables that return the key as its file holds it now: each push is
+    checked against the current key, so a rotated key is followed with no restart and a
+    replaced one proves nothing any more (auth/key_files.py)."""
+
+    def __init__(self, slurm_uid: int, munge_key: "Optional[Callable[[], bytes]]" = None,
+                 munge_socket: "Optional[str]" = None,
+                 slurm_key: "Optional[Callable[[], SlurmKey]]" = None,
                  timeout: float = 5.0) -> None:
         self.slurm_uid = slurm_uid
         self._munge_key = munge_key
@@ -84,32 +107,71 @@ class PushVerifier:
         return False
 
     def verify(self, push: Push, now: "Optional[float]" = None) -> Proof:
-        """The proof that push is genuine and fresh; Rejected, with the reason, otherwise."""
+        """The proof that push is genuine and fresh; Rejected, with the reason, otherwise.
+
+        The cheap checks come first: the credential's length, then its identity (its MAC or
+        signature, the same however the text is spelled) against those already seen; only
+        then a key is used."""
         now = time.time() if now is None else now
         credential = push.credential or b""
-        digest = hashlib.sha256(credential).digest()
+        if len(credential) > MAX_CREDENTIAL:
+            raise Rejected("a %d-byte credential, longer than any a controller makes (%d at most)"
+                           % (len(credential), MAX_CREDENTIAL), OVERSIZED)
+        if not self.can_verify(push.auth_plugin):
+            raise self._unchecked(push.auth_plugin)
+        identity = self._identity(push.auth_plugin, credential)
         self._forget(now)
-        if digest in self._seen:
-            raise Rejected("a replay of a push already received")
+        if identity in self._seen:
+            raise Rejected("a replay of a push already received", REPLAYED)
         if push.auth_plugin == AUTH_MUNGE:
             proof = self._munge(credential, push, now)
-        elif push.auth_plugin == AUTH_SLURM:
-            proof = self._slurm(credential, push, now)
         else:
-            raise Rejected("signed with auth plugin %d, which proves nothing" % push.auth_plugin)
+            proof = self._slurm(credential, push, now)
         if proof.issued < self.last_issued:
             raise Rejected("stale: made %ds before the last push applied"
-                           % (self.last_issued - proof.issued))
-        self._seen[digest] = now + REPLAY_WINDOW
+                           % (self.last_issued - proof.issued), STALE)
+        self._seen[identity] = now + REPLAY_WINDOW
         return proof
 
     def accept(self, proof: Proof) -> None:
         """Called once the push was applied: older pushes are stale from now on."""
         self.last_issued = max(self.last_issued, proof.issued)
 
+    def _identity(self, plugin: int, credential: bytes) -> bytes:
+        """The MAC of a MUNGE credential, the signature of a token: strictly decoded, so one
+        credential has one identity."""
+        if plugin == AUTH_MUNGE:
+            from . import munge_key
+            try:
+                return b"m" + munge_key.identity(credential)
+            except ReplyError as error:
+                raise Rejected("its MUNGE credential is not valid: %s" % error.message) from None
+        if plugin == AUTH_SLURM:
+            from . import base64url
+            try:
+                return b"s" + base64url.decode(credential.rsplit(b".", 1)[-1])
+            except ValueError:
+                raise Rejected("its auth/slurm token is not a JWT") from None
+        raise self._unchecked(plugin)
+
+    def _unchecked(self, plugin: int) -> Rejected:
+        if plugin == AUTH_MUNGE:
+            return Rejected("a MUNGE push, and neither the key nor munged to check it", UNCHECKED)
+        if plugin == AUTH_SLURM:
+            return Rejected("an auth/slurm push, and no slurm.key to check it", UNCHECKED)
+        return Rejected("signed with auth plugin %d, which proves nothing" % plugin, UNCHECKED)
+
     def _forget(self, now: float) -> None:
         for digest in [d for d, until in self._seen.items() if until < now]:
             del self._seen[digest]
+
+    @staticmethod
+    def _key(source: "Callable[[], Key]") -> "Key":
+        """The key as its file holds it now; a key file gone or spoiled proves nothing."""
+        try:
+            return source()
+        except RequestError as error:
+            raise Rejected("cannot be checked: %s" % error.message, UNCHECKED) from None
 
     def _check_sender(self, uid: int, what: str) -> None:
         if uid != self.slurm_uid:
@@ -120,9 +182,12 @@ class PushVerifier:
         if self._munge_key is not None:
             from . import munge_key
             try:
-                decoded = munge_key.decode(self._munge_key, credential, now=int(now))
-            except ReplyError as error:
-                raise Rejected("its MUNGE credential is not valid: %s" % error.message) from None
+                decoded = munge_key.decode(self._key(self._munge_key), credential, now=int(now),
+                                           max_sealed=MAX_SEALED)
+            except munge_key.CredentialError as error:
+                kind = STALE if error.code in (munge_key.EMUNGE_CRED_EXPIRED, munge_key.EMUNGE_CRED_REWOUND) \
+                    else OVERSIZED if error.code == munge_key.EMUNGE_BAD_LENGTH else FORGED
+                raise Rejected("its MUNGE credential is not valid: %s" % error.message, kind) from None
             uid, issued, payload = decoded.uid, float(decoded.encode_time), decoded.payload
         elif self.munge_socket is not None:
             from . import munge
@@ -132,16 +197,16 @@ class PushVerifier:
             except munge.CredentialRefused as error:
                 raise Rejected("munged refused its credential: %s" % error.message) from None
         else:
-            raise Rejected("a MUNGE push, and neither the key nor munged to check it")
+            raise self._unchecked(AUTH_MUNGE)
         self._check_sender(uid, "its MUNGE credential")
-        if not payload_matches(payload, push.version, push.body):
+        if not payload_matches(payload, push.body):
             raise Rejected("its MUNGE credential does not cover this body (altered in transit?)")
         return Proof(issued)
 
     def _slurm(self, credential: bytes, push: Push, now: float) -> Proof:
         if self._slurm_key is None:
-            raise Rejected("an auth/slurm push, and no slurm.key to check it")
-        claims = self._slurm_key.verify(credential.decode("ascii", "replace"))
+            raise self._unchecked(AUTH_SLURM)
+        claims = self._key(self._slurm_key).verify(credential.decode("ascii", "replace"))
         if claims is None:
             raise Rejected("its auth/slurm token is not signed with our slurm.key")
         try:
@@ -152,10 +217,10 @@ class PushVerifier:
         except (KeyError, TypeError, ValueError):
             raise Rejected("its auth/slurm token lacks uid, iat or exp") from None
         if expires + SKEW < now:
-            raise Rejected("its auth/slurm token expired %ds ago" % (now - expires))
+            raise Rejected("its auth/slurm token expired %ds ago" % (now - expires), STALE)
         if issued - SKEW > now:
-            raise Rejected("its auth/slurm token is made %ds in the future" % (issued - now))
+            raise Rejected("its auth/slurm token is made %ds in the future" % (issued - now), STALE)
         self._check_sender(uid, "its auth/slurm token")
-        if not payload_matches(payload, push.version, push.body):
+        if not payload_matches(payload, push.body):
             raise Rejected("its auth/slurm token does not cover this body (altered in transit?)")
         return Proof(issued)

@@ -23,6 +23,7 @@ from _slurm.listen import Listener
 from _slurm.messages import (AUTH_MUNGE, CONFIG_REQUEST_SACKD, REQUEST_CONFIG,
                              REQUEST_RECONFIGURE_SACKD, encode_request, encode_request_body)
 from _slurm.wire import packstr, u32
+from fixtures.attacker import ATTACKER
 from fixtures.servers import Proxy
 from lab import ROOT, down, up
 
@@ -189,7 +190,11 @@ def _forged_push(version, body, key, uid):
 
 
 def _send(port, data, drip=0.0):
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+    """From a stranger's address of its own: the controller's pushes come from 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.settimeout(5)
+        sock.bind((ATTACKER, 0))
+        sock.connect(("127.0.0.1", port))
         if drip:
             for byte in data:
                 sock.sendall(bytes((byte,)))
@@ -198,7 +203,7 @@ def _send(port, data, drip=0.0):
             sock.sendall(data)
 
 
-class _KeyCredentials(Credentials):
+class KeyCredentials(Credentials):
     """MUNGE from the key with another origin address: the controller registers this
     recorder under another host name than the watcher's."""
     name = "munge"
@@ -239,7 +244,7 @@ def test_the_listener_refuses_what_peers_send(own, watchers, tmp_path):
     conf = tmp_path / "conf"
     # A recorder of real pushes, registered under another name on its own port.
     recorder = Listener("127.0.0.9", 0)
-    register_from("127.0.0.9", c.port, _KeyCredentials(key), recorder.port)
+    register_from("127.0.0.9", c.port, KeyCredentials(key), recorder.port)
     time.sleep(1.1)
     change(c)
     reconfigure(c)
@@ -255,7 +260,12 @@ def test_the_listener_refuses_what_peers_send(own, watchers, tmp_path):
     recorder.close()
     before = {p.name: p.read_bytes() for p in conf.iterdir()}
 
-    idle = [socket.create_connection(("127.0.0.1", port)) for _unused in range(100)]
+    idle = []  # from an address of their own: one address holds only a few connections
+    for _unused in range(100):
+        sock = socket.socket()
+        sock.bind(("127.0.0.67", 0))
+        sock.connect_ex(("127.0.0.1", port))
+        idle.append(sock)
     _send(port, b"SSH-2.0-OpenSSH_9.2\r\n" * 3)
     _send(port, os.urandom(300))
     _send(port, struct.pack(">I", 1 << 30))                            # oversized
@@ -271,7 +281,9 @@ def test_the_listener_refuses_what_peers_send(own, watchers, tmp_path):
     assert {p.name: p.read_bytes() for p in conf.iterdir()} == before
     text = "\n".join(w.lines())
     assert "not by SlurmUser (uid %d)" % SLURM_UID in text
-    assert "bad MAC" in text or "wrong key" in text or "not valid" in text
+    # The wrong key's push, the second forgery of the minute, is counted for the minute's
+    # summary rather than said (tests/unit/test_rejection_log.py); nothing was written.
+    assert "bad MAC" not in text
     assert "stale" in text or "replay" in text
 
     time.sleep(1.1)

@@ -9,6 +9,11 @@ loop or take unbounded memory: a length is checked before its buffer is allocate
 connection has a deadline counted from accept, and both the number of connections and the
 bytes buffered across them are bounded. One selectors loop, no threads. Decoding and
 verifying a frame is the caller's business.
+
+The bounds are shared fairly between source addresses, so that one stranger cannot spend
+them all and keep the controller's push out: each source may hold a few connections and
+one frame's worth of bytes, and when the listener is full, a source that holds less takes
+room from the one that holds the most.
 """
 
 from __future__ import annotations
@@ -34,31 +39,47 @@ if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
 
     class Rejection(NamedTuple):
         """A connection closed without a frame, and why (one line); peer is "" when the
-        listener itself could not accept."""
+        listener itself could not accept. kind sorts reasons for a log that summarises."""
 
         peer: str
         reason: str
+        kind: str
 else:
     Frame = collections.namedtuple("Frame", "peer data")
-    Rejection = collections.namedtuple("Rejection", "peer reason")
+    Rejection = collections.namedtuple("Rejection", "peer reason kind")
 
 READ_BUDGET = 1 << 20     # bytes read from one connection per round, so that others get their turn
 ACCEPT_BATCH = 1024       # connections accepted per round, so that a flood cannot hold the loop
 ACCEPT_PAUSE = 1.0        # seconds without accepting when the process is out of descriptors
-REFUSAL_INTERVAL = 1.0    # at most one "too many connections" rejection per this many seconds
+MAX_PER_SOURCE = 8        # connections at once from one address: a push needs one
 # accept() errors that mean "out of resources": the socket stays readable, so retrying spins.
 EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 LISTENING, WAKEUP = "listening", "wakeup"
+# Kinds of rejection.
+GARBAGE, OVERSIZED, SLOW, CLOSED, BUSY, TLS, LOCAL = (
+    "garbage", "oversized", "slow", "closed", "busy", "tls", "local")
+
+
+class _Source:
+    """What one address holds: its connections (oldest first) and its frame buffers' bytes."""
+
+    __slots__ = ("connections", "held")
+
+    def __init__(self) -> None:
+        self.connections: Dict[int, _Connection] = {}
+        self.held = 0
 
 
 class _Connection:
     """One accepted peer: the 4 length bytes first, then a buffer of exactly that length."""
 
-    __slots__ = ("body", "events", "expires", "got", "handshaking", "head", "peer", "sock")
+    __slots__ = ("body", "events", "expires", "got", "handshaking", "head", "peer", "sock", "source")
 
-    def __init__(self, sock: socket.socket, peer: str, expires: float, handshaking: bool) -> None:
+    def __init__(self, sock: socket.socket, peer: str, source: str, expires: float,
+                 handshaking: bool) -> None:
         self.sock = sock
         self.peer = peer
+        self.source = source
         self.expires = expires
         self.handshaking = handshaking
         self.head = bytearray(4)
@@ -77,19 +98,26 @@ class Listener:
 
     def __init__(self, address: str = "", port: int = 6818, *, max_frame: int = 16 << 20,
                  deadline: float = 10.0, max_connections: int = 256,
-                 tls: Optional[ssl.SSLContext] = None, max_total_bytes: int = 64 << 20) -> None:
+                 tls: Optional[ssl.SSLContext] = None, max_total_bytes: int = 64 << 20,
+                 max_per_source: int = MAX_PER_SOURCE, max_source_bytes: Optional[int] = None) -> None:
         """Binds and listens: "" means every address (IPv6 dual-stack when available, else
         IPv4); a literal or host name binds that address (the first of its addresses that
         binds). RequestError says why it cannot. A TLS context is set to issue no session
-        tickets (see below)."""
+        tickets (see below). One source address holds at most max_per_source connections
+        and max_source_bytes of frame buffers (default: one frame of max_frame)."""
         if not 0 <= port <= 65535:
             raise _request_error("port %r is not between 0 and 65535" % (port,))
-        if max_frame < 1 or max_connections < 1 or max_total_bytes < 1 or deadline <= 0:
-            raise _request_error("max_frame, deadline, max_connections and max_total_bytes must be positive")
+        source_bytes = max_frame if max_source_bytes is None else max_source_bytes
+        limits = (max_frame, max_connections, max_total_bytes, max_per_source, source_bytes)
+        if min(limits) < 1 or deadline <= 0:
+            raise _request_error("max_frame, deadline, max_connections, max_total_bytes, max_per_source "
+                                 "and max_source_bytes must be positive")
         self.max_frame = max_frame
         self.deadline = deadline
         self.max_connections = max_connections
         self.max_total_bytes = max_total_bytes
+        self.max_per_source = max_per_source
+        self.max_source_bytes = source_bytes
         self._tls = tls
         self._would_block: Tuple[Type[BaseException], ...] = (BlockingIOError,)
         self._want_write: Tuple[Type[BaseException], ...] = ()
@@ -112,16 +140,10 @@ class Listener:
         self._selector.register(self._sock, selectors.EVENT_READ, LISTENING)
         # Insertion order is accept order, so the first connection is the next to expire.
         self._connections: Dict[int, _Connection] = {}
+        self._sources: Dict[str, _Source] = {}
         self._held = 0              # bytes of frame buffers allocated, including frames not yet handed over
-        self._refused = 0           # connections refused since the last report
-        self._refused_peer = ""
-        self._refused_at = float("-inf")
         self._paused_until: Optional[float] = None
         self._closed = False
-
-    def fileno(self) -> int:
-        """The listening socket."""
-        return self._sock.fileno()
 
     def wait(self, timeout: Optional[float],
              wakeup: Optional[int] = None) -> Tuple[List[Frame], List[Rejection], bool]:
@@ -148,7 +170,6 @@ class Listener:
                         self._serve(key.data, frames, rejections)
                 now = time.monotonic()
                 self._expire(now, rejections)
-                self._report_refused(now, rejections)
                 if frames or rejections or woken or (end is not None and now >= end):
                     break
         finally:
@@ -171,12 +192,10 @@ class Listener:
 
     def _delay(self, now: float, end: Optional[float]) -> Optional[float]:
         """How long select may sleep: until the caller's timeout, the first connection's
-        deadline, the next refusal report or the end of an accept pause (None: no limit)."""
+        deadline or the end of an accept pause (None: no limit)."""
         times: List[float] = [] if end is None else [end]
         if self._connections:
             times.append(next(iter(self._connections.values())).expires)
-        if self._refused:
-            times.append(self._refused_at + REFUSAL_INTERVAL)
         if self._paused_until is not None:
             times.append(self._paused_until)
         return max(0.0, min(times) - now) if times else None
@@ -192,14 +211,14 @@ class Listener:
                     self._selector.unregister(self._sock)
                     self._paused_until = now + ACCEPT_PAUSE
                     rejections.append(Rejection("", "cannot accept connections for %gs: %s"
-                                                % (ACCEPT_PAUSE, exc.strerror or exc)))
+                                                % (ACCEPT_PAUSE, exc.strerror or exc), LOCAL))
                     return
                 continue  # ECONNABORTED, EPERM (a firewall), EPROTO: that peer is gone
-            peer = _peer(address)
-            if len(self._connections) >= self.max_connections:
+            source, peer = _peer(address)
+            refusal = self._room_for_connection(source, rejections)
+            if refusal:
                 sock.close()  # at once, so that the backlog never fills with them
-                self._refused += 1
-                self._refused_peer = peer
+                rejections.append(Rejection(peer, refusal, BUSY))
                 continue
             try:
                 sock.setblocking(False)
@@ -207,11 +226,29 @@ class Listener:
                     sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             except (OSError, ValueError) as exc:
                 sock.close()
-                rejections.append(Rejection(peer, "TLS handshake failed: %s" % _why(exc)))
+                rejections.append(Rejection(peer, "TLS handshake failed: %s" % _why(exc), TLS))
                 continue
-            conn = _Connection(sock, peer, now + self.deadline, self._tls is not None)
+            conn = _Connection(sock, peer, source, now + self.deadline, self._tls is not None)
             self._connections[sock.fileno()] = conn
+            self._sources.setdefault(source, _Source()).connections[sock.fileno()] = conn
             self._selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _room_for_connection(self, source: str, rejections: List[Rejection]) -> str:
+        """"" when source may open one more connection (room taken from the source that
+        holds the most, if the listener is full and it holds more); else why not."""
+        mine = self._sources.get(source)
+        count = len(mine.connections) if mine is not None else 0
+        if count >= self.max_per_source:
+            return "too many connections from this address (%d open)" % count
+        if len(self._connections) < self.max_connections:
+            return ""
+        heaviest = max(self._sources.values(), key=lambda other: len(other.connections))
+        if len(heaviest.connections) <= count + 1:
+            return "too many connections (%d open)" % self.max_connections
+        victim = next(iter(heaviest.connections.values()))
+        self._reject(victim, rejections, "closed to make room for another address (%d connections "
+                     "from this one)" % len(heaviest.connections), BUSY)
+        return ""
 
     def _resume_accepting(self, now: float) -> None:
         if self._paused_until is not None and now >= self._paused_until:
@@ -225,7 +262,7 @@ class Listener:
                 return
             self._read(conn, frames, rejections)
         except Exception as exc:  # a peer must never take the loop down
-            self._reject(conn, rejections, "unexpected %s: %s" % (type(exc).__name__, exc))
+            self._reject(conn, rejections, "unexpected %s: %s" % (type(exc).__name__, exc), GARBAGE)
 
     def _handshake(self, conn: _Connection, rejections: List[Rejection]) -> bool:
         """True when the TLS handshake is done and the frame can be read."""
@@ -238,7 +275,7 @@ class Listener:
             reason = _why(exc)
             if "WRONG_VERSION_NUMBER" in reason or "HTTP_REQUEST" in reason:
                 reason += " (the peer does not speak TLS)"
-            self._reject(conn, rejections, "TLS handshake failed: %s" % reason)
+            self._reject(conn, rejections, "TLS handshake failed: %s" % reason, TLS)
             return False
         conn.handshaking = False
         self._want(conn, selectors.EVENT_READ)
@@ -256,17 +293,18 @@ class Listener:
             except self._tls_eof:
                 count = 0
             except ConnectionResetError:
-                self._reject(conn, rejections, "connection reset after %s" % conn.progress())
+                self._reject(conn, rejections, "connection reset after %s" % conn.progress(), CLOSED)
                 return
             except OSError as exc:
-                self._reject(conn, rejections, "read failed after %s: %s" % (conn.progress(), _why(exc)))
+                self._reject(conn, rejections, "read failed after %s: %s" % (conn.progress(), _why(exc)),
+                             CLOSED)
                 return
             finally:
                 view.release()
             if count == 0:
                 reason = "closed without sending anything" if conn.got == 0 and conn.body is None \
                     else "closed after %s" % conn.progress()
-                self._reject(conn, rejections, reason)
+                self._reject(conn, rejections, reason, CLOSED)
                 return
             conn.got += count
             budget -= count
@@ -275,33 +313,54 @@ class Listener:
                     return
             elif conn.got == len(conn.body):
                 frames.append(Frame(conn.peer, bytes(conn.body)))
-                conn.body = None  # the frame is held until wait() hands it over
-                self._drop(conn)
+                self._drop(conn)  # the frame's bytes stay counted until wait() hands it over
+                self._held += len(frames[-1].data)
                 return
             if budget <= 0 and not _pending(conn.sock):
                 return  # select will say when there is more
 
     def _allocate(self, conn: _Connection, rejections: List[Rejection]) -> bool:
-        """Checks the announced length against both limits before allocating its buffer."""
+        """Checks the announced length against every limit before allocating its buffer."""
         length = int.from_bytes(conn.head, "big")
         if length == 0:
-            self._reject(conn, rejections, "frame of 0 bytes (an empty length)")
+            self._reject(conn, rejections, "frame of 0 bytes (an empty length)", GARBAGE)
             return False
         if length > self.max_frame:
             self._reject(conn, rejections, "frame of %d bytes exceeds the %d-byte limit"
-                         % (length, self.max_frame))
+                         % (length, self.max_frame), OVERSIZED)
             return False
-        if self._held + length > self.max_total_bytes:
+        source = self._sources[conn.source]
+        if source.held + length > self.max_source_bytes:
+            self._reject(conn, rejections, "frame of %d bytes would exceed the %d-byte limit on bytes "
+                         "buffered for one address (%d held)" % (length, self.max_source_bytes, source.held),
+                         BUSY)
+            return False
+        if not self._room_for_bytes(conn.source, length, rejections):
             self._reject(conn, rejections, "frame of %d bytes would exceed the %d-byte limit on buffered "
-                         "bytes (%d held)" % (length, self.max_total_bytes, self._held))
+                         "bytes (%d held)" % (length, self.max_total_bytes, self._held), BUSY)
             return False
         try:
             conn.body = bytearray(length)
         except MemoryError:
-            self._reject(conn, rejections, "cannot allocate %d bytes for a frame" % length)
+            self._reject(conn, rejections, "cannot allocate %d bytes for a frame" % length, LOCAL)
             return False
         self._held += length
+        source.held += length
         conn.got = 0
+        return True
+
+    def _room_for_bytes(self, source: str, length: int, rejections: List[Rejection]) -> bool:
+        """True when length more bytes fit, after taking room from sources that hold more than
+        source would: the largest frame of the heaviest first."""
+        mine = self._sources[source].held + length
+        while self._held + length > self.max_total_bytes:
+            heaviest = max(self._sources.values(), key=lambda other: other.held)
+            if heaviest.held <= mine:
+                return False
+            victim = max((c for c in heaviest.connections.values() if c.body is not None),
+                         key=lambda c: len(c.body or b""))
+            self._reject(victim, rejections, "closed to make room for another address (%d bytes "
+                         "buffered for this one)" % heaviest.held, BUSY)
         return True
 
     def _expire(self, now: float, rejections: List[Rejection]) -> None:
@@ -313,19 +372,7 @@ class Listener:
                 reason = "no TLS handshake within %gs" % self.deadline
             else:
                 reason = "no complete frame within %gs (%s)" % (self.deadline, conn.progress())
-            self._reject(conn, rejections, reason)
-
-    def _report_refused(self, now: float, rejections: List[Rejection]) -> None:
-        """One rejection per REFUSAL_INTERVAL for all connections refused as too many."""
-        if not self._refused or now < self._refused_at + REFUSAL_INTERVAL:
-            return
-        if self._refused == 1:
-            reason = "too many connections (%d open)" % self.max_connections
-        else:
-            reason = "refused %d connections: too many open (%d open)" % (self._refused, self.max_connections)
-        rejections.append(Rejection(self._refused_peer, reason))
-        self._refused = 0
-        self._refused_at = now
+            self._reject(conn, rejections, reason, SLOW)
 
     def _blocked(self, conn: _Connection, exc: BaseException) -> None:
         """Waits for what TLS wants next: usually more input, sometimes room to write."""
@@ -336,19 +383,26 @@ class Listener:
             self._selector.modify(conn.sock, events, conn)
             conn.events = events
 
-    def _reject(self, conn: _Connection, rejections: List[Rejection], reason: str) -> None:
-        rejections.append(Rejection(conn.peer, reason))
+    def _reject(self, conn: _Connection, rejections: List[Rejection], reason: str, kind: str) -> None:
+        rejections.append(Rejection(conn.peer, reason, kind))
         self._drop(conn)
 
     def _drop(self, conn: _Connection) -> None:
         """Forgets and closes a connection, freeing its buffer."""
+        source = self._sources.get(conn.source)
         if conn.body is not None:
             self._held -= len(conn.body)
+            if source is not None:
+                source.held -= len(conn.body)
             conn.body = None
         fd = conn.sock.fileno()
         if fd >= 0:
             self._connections.pop(fd, None)
             self._selector.unregister(conn.sock)
+            if source is not None:
+                source.connections.pop(fd, None)
+        if source is not None and not source.connections and not source.held:
+            del self._sources[conn.source]
         conn.sock.close()
 
 
@@ -358,14 +412,21 @@ def _pending(sock: socket.socket) -> int:
     return pending() if pending is not None else 0
 
 
-def _peer(address: object) -> str:
-    """"127.0.0.1:40312" or "[::1]:40312"; IPv4-mapped IPv6 addresses read as IPv4."""
+def _peer(address: object) -> Tuple[str, str]:
+    """(source address, peer): ("127.0.0.1", "127.0.0.1:40312") or ("::1", "[::1]:40312");
+    IPv4-mapped IPv6 addresses read as IPv4."""
     if not isinstance(address, tuple) or len(address) < 2:
-        return str(address)
+        return str(address), str(address)
     host, port = str(address[0]), address[1]
     if host.startswith("::ffff:") and "." in host:
         host = host[7:]
-    return ("[%s]:%s" if ":" in host else "%s:%s") % (host, port)
+    return host, ("[%s]:%s" if ":" in host else "%s:%s") % (host, port)
+
+
+def source_of(peer: str) -> str:
+    """The address of a peer as Frame and Rejection name it ("[::1]:40312" -> "::1")."""
+    host = peer.rsplit(":", 1)[0] if peer.count(":") == 1 or peer.startswith("[") else peer
+    return host[1:-1] if host.startswith("[") else host
 
 
 def _why(exc: BaseException) -> str:

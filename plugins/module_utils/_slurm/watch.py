@@ -8,9 +8,14 @@ After the first fetch the watcher registers with the controller the way sackd do
 REQUEST_RECONFIGURE_SACKD pushes, and polls as a safety net (the only way before 23.11).
 
 * A push whose credential proves SlurmUser made it, freshly, for these bytes (auth/verify)
-  is written at once with no connection to the controller. A push that cannot be proved is
-  a hint: fetch again over the authenticated path, after a random delay (every watcher hears
-  the hint at the same moment) and at most once per HINT_INTERVAL however often it rings.
+  is written at once with no connection to the controller. A watcher that cannot verify
+  pushes at all takes each as a hint: fetch again over the authenticated path. One that can
+  takes a push it cannot verify as noise.
+* Every fetch a push can cause (a hint, a push older than what we hold, a push to a watcher
+  of the slurmd set) goes through one throttle: at most one per HINT_INTERVAL (randomised),
+  after a random delay for hints (every watcher hears one at the same moment). A replay,
+  however it is spelled, causes nothing.
+* Refusals are logged in full once per kind, then summarised once a minute (rejection_log).
 * A push carries the client set: a watcher of the slurmd set fetches on a push instead of
   writing it, and a push never removes files.
 * Only files whose bytes or mode changed are written (atomically); --on-change runs once per
@@ -34,11 +39,12 @@ from .versions import PROTO_23_11, PROTO_25_05
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, List, Optional
+    from typing import Any, List, Optional, Tuple
 
     from .auth.verify import PushVerifier
     from .client import FetchResult
     from .listen import Frame, Listener  # noqa: F401
+    from .messages import ConfigFile
     from .transport import Address
 
 DEFAULT_SLURMD_PORT = 6818
@@ -126,16 +132,18 @@ class Watcher:
         self.ready = False
         self.fetch_now = False
         self.next_poll = 0.0
-        self.hint_at = None  # type: Optional[float]
-        self.last_hint_fetch = -HINT_INTERVAL
+        self.push_fetch_at = None  # type: Optional[float]
+        self.push_fetch_why = ""
+        self.last_push_fetch = -HINT_INTERVAL
         self.fetched_at = 0.0
         self.failing = False
         self.backoff = BACKOFF_FIRST
         self.port = 0
-        self.version = 0
         self.interval = self.args.interval
         self.hint_delay = HINT_DELAY if self.args.hint_delay is None else self.args.hint_delay
         self.children = []  # type: List[Any]
+        from .rejection_log import RejectionLog
+        self.rejections = RejectionLog(log)
         self.wake_read, self.wake_write = socket.socketpair()
 
     # --- signals -----------------------------------------------------------------------
@@ -182,7 +190,6 @@ class Watcher:
             log("%s answers again (Slurm %s)" % (result.controller, result.release))
         self.failing = False
         self.backoff = BACKOFF_FIRST
-        self.version = result.protocol_version
         return result
 
     def _apply(self, result: "FetchResult", why: str, prune: bool) -> "List[str]":
@@ -277,86 +284,128 @@ class Watcher:
 
     def _verifier(self, conf: "Optional[bytes]") -> "Optional[PushVerifier]":
         """What can prove a push here: the MUNGE key, munged (as SlurmUser), slurm.key."""
-        name = self.args.slurm_user or conf_value(conf, "SlurmUser") or "root"
-        uid = user_id(name)
+        uid, origin = self._trusted_uid(conf)
         if uid is None:
-            log("SlurmUser %s is unknown on this host (--slurm-user takes a uid): pushes "
-                "cannot be verified" % name)
             return None
         from .auth.verify import PushVerifier
         args = self.args
         credentials = self.session.credentials
         if args.auth == "munge" and args.munge_key:
-            return PushVerifier(uid, munge_key=credentials.key_file.current)
-        if args.auth == "munge" and (os.geteuid() in (0, uid)):
+            verifier = PushVerifier(uid, munge_key=credentials.key_file.current)
+        elif args.auth == "munge" and (os.geteuid() in (0, uid)):
             from .auth.munge import find_socket
-            return PushVerifier(uid, munge_socket=find_socket(args.munge_socket))
-        if args.auth == "slurm" and getattr(credentials, "key_file", None) is not None:
-            return PushVerifier(uid, slurm_key=credentials.key_file.current)
-        return None
+            verifier = PushVerifier(uid, munge_socket=find_socket(args.munge_socket))
+        elif args.auth == "slurm" and getattr(credentials, "key_file", None) is not None:
+            verifier = PushVerifier(uid, slurm_key=credentials.key_file.current)
+        else:
+            return None
+        log("pushes are believed only when made by uid %d, %s" % (uid, origin))
+        return verifier
+
+    def _trusted_uid(self, conf: "Optional[bytes]") -> "Tuple[Optional[int], str]":
+        """The uid allowed to push, and where that came from, said at start: --slurm-user, or
+        the SlurmUser of the slurm.conf the controller sent (as sackd takes it)."""
+        if self.args.slurm_user:
+            name, origin = str(self.args.slurm_user), "as --slurm-user says"
+        else:
+            named = conf_value(conf, "SlurmUser")
+            name = named or "root"
+            origin = ("SlurmUser %s in the slurm.conf the controller sent (--slurm-user pins it)" % name
+                      if named else "root: the slurm.conf the controller sent names no SlurmUser "
+                      "(--slurm-user pins it)")
+        uid = user_id(name)
+        if uid is None:
+            log("SlurmUser %s is unknown on this host (--slurm-user takes a uid): pushes "
+                "cannot be verified" % name)
+        return uid, origin
 
     def _push(self, frame: "Frame") -> None:
+        from .auth.verify import UNCHECKED, Rejected
+        from .listen import source_of
         from .messages import decode_push
         try:
             push = decode_push(frame.data)
         except ReplyError as error:
-            log("rejected a push from %s: %s" % (frame.peer, error.message))
+            self._refused("garbage", frame.peer, "rejected a push from %s: %s" % (frame.peer, error.message))
             return
-        if self.verifier is None or not self.verifier.can_verify(push.auth_plugin):
-            self._hint(frame.peer)
+        if self.verifier is None:
+            self._fetch_soon("hint", "push from %s taken as a hint: fetching" % frame.peer, delay=True)
             return
-        from .auth.verify import Rejected
         try:
             proof = self.verifier.verify(push)
         except Rejected as error:
-            log("rejected a push from %s: %s" % (frame.peer, error.message))
+            self._refused(error.kind, frame.peer, "rejected a push from %s: %s" % (frame.peer, error.message))
             return
         except SlurmConfigError as error:  # munged unreachable and the like: fetch instead
-            log("cannot check a push from %s (%s): fetching instead" % (frame.peer, error))
-            self._hint(frame.peer, delay=False)
+            self.rejections.refused(UNCHECKED, source_of(frame.peer), "cannot check a push from %s (%s): "
+                                    "fetching instead" % (frame.peer, error))
+            self._fetch_soon("push", "", delay=False)
             return
         unordered = proof.issued <= self.verifier.last_issued or proof.issued < self.fetched_at
         self.verifier.accept(proof)
-        if unordered:
-            # Credentials count whole seconds: a push made in the second of the last one, or
-            # before our last fetch, may hold older files than ours. The controller knows.
-            log("verified push from %s, made before what we hold may have been: fetching to "
-                "be sure" % frame.peer)
-            self.poll("push")
-            return
-        if self.args.request != "client":
-            log("verified push from %s: fetching the slurmd set" % frame.peer)
-            self.poll("push")
-            return
         from .client import FetchResult
         from .messages import push_files
         from .versions import release_of
         try:
             files = push_files(push).files
         except ReplyError as error:  # signed by SlurmUser, yet malformed: fetch instead
-            log("verified push from %s, but its files are malformed (%s): fetching instead"
-                % (frame.peer, error.message))
-            self.poll("push")
+            self._fetch_soon("push", "verified push from %s, but its files are malformed (%s): "
+                             "fetching instead" % (frame.peer, error.message), delay=False)
+            return
+        if unordered and self._holds(files):
+            # Made no later than what we hold, and it says the same: nothing to learn (a
+            # genuine push sent to another host and resent here, say).
+            log("verified push from %s, no newer than what we hold: nothing changed" % frame.peer)
+            return
+        if unordered:
+            # Credentials count whole seconds: a push made in the second of the last one, or
+            # before our last fetch, may hold older files than ours. The controller knows.
+            self._fetch_soon("push", "verified push from %s, made before what we hold may have "
+                             "been: fetching to be sure" % frame.peer, delay=False)
+            return
+        if self.args.request != "client":
+            self._fetch_soon("push", "verified push from %s: fetching the slurmd set" % frame.peer,
+                             delay=False)
             return
         result = FetchResult(files, None, frame.peer, push.version, release_of(push.version), [])
         if not self._apply(result, "push from %s" % frame.peer, False):
             log("verified push from %s: nothing changed" % frame.peer)
 
-    def _hint(self, peer: str, delay: bool = True) -> None:
+    def _holds(self, files: "List[ConfigFile]") -> bool:
+        """Whether the directory already holds these files' bytes."""
+        from .files import plan
+        try:
+            changes = plan(self.args.output_dir, files, False, self.args.uid, self.args.gid)
+        except SlurmConfigError:
+            return False
+        return not [change for change in changes if change.action in ("create", "update")]
+
+    def _refused(self, kind: str, peer: str, line: str) -> None:
+        from .listen import source_of
+        self.rejections.refused(kind, source_of(peer), line)
+
+    def _fetch_soon(self, why: str, said: str, delay: bool) -> None:
+        """The one way a push leads to a fetch: at most one per HINT_INTERVAL (randomised, so
+        that a fleet spreads out), hints after a random delay besides. A fetch already due
+        covers every push until it runs."""
         now = time.monotonic()
-        if self.hint_at is not None:
-            return  # one fetch is already on its way
-        start = max(now + (random.uniform(0, self.hint_delay) if delay else 0),
-                    self.last_hint_fetch + HINT_INTERVAL)
-        self.hint_at = start
-        log("push from %s taken as a hint: fetching in %.1fs" % (peer, start - now))
+        if self.push_fetch_at is not None:
+            return
+        start = max(now + (random.uniform(0, self.hint_delay) if delay else 0.0),
+                    self.last_push_fetch + HINT_INTERVAL * random.uniform(1.0, 1.0 + 2 * JITTER))
+        self.push_fetch_at, self.push_fetch_why = start, why
+        if said:
+            log("%s %s" % (said, "now" if start <= now else "in %.1fs" % (start - now)))
 
     # --- the loop ------------------------------------------------------------------------
 
     def _timeout(self) -> float:
         deadlines = [self.next_poll]
-        if self.hint_at is not None:
-            deadlines.append(self.hint_at)
+        if self.push_fetch_at is not None:
+            deadlines.append(self.push_fetch_at)
+        summary = self.rejections.next_flush()
+        if summary is not None:
+            deadlines.append(summary)
         if self.children:
             deadlines.append(time.monotonic() + 1.0)
         return max(0.0, min(deadlines) - time.monotonic())
@@ -366,7 +415,8 @@ class Watcher:
         if self.listener is not None:
             frames, rejections, _woken = self.listener.wait(timeout, self.wake_read.fileno())
             for rejection in rejections:
-                log("rejected a connection from %s: %s" % (rejection.peer or "?", rejection.reason))
+                self._refused(rejection.kind, rejection.peer, "rejected a connection from %s: %s"
+                              % (rejection.peer or "?", rejection.reason))
             return list(frames)
         import select
         try:
@@ -387,7 +437,9 @@ class Watcher:
                 try:
                     self._push(frame)
                 except Exception as error:  # whatever a peer sent, the watcher goes on
-                    log("rejected a push from %s: %s: %s" % (frame.peer, type(error).__name__, error))
+                    self._refused("garbage", frame.peer, "rejected a push from %s: %s: %s"
+                                  % (frame.peer, type(error).__name__, error))
+            self.rejections.flush()
             now = time.monotonic()
             if self.stop:
                 break
@@ -395,10 +447,10 @@ class Watcher:
                 self.fetch_now = False
                 log("SIGHUP: fetching now")
                 self.poll("SIGHUP")
-            elif self.hint_at is not None and now >= self.hint_at:
-                self.hint_at = None
-                self.last_hint_fetch = now
-                self.poll("hint")
+            elif self.push_fetch_at is not None and now >= self.push_fetch_at:
+                self.push_fetch_at = None
+                self.last_push_fetch = now
+                self.poll(self.push_fetch_why)
             elif now >= self.next_poll:
                 self.poll("poll")
             self._reap()

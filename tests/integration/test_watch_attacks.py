@@ -190,3 +190,34 @@ def test_a_huge_credential_costs_no_real_cpu(controller, key, watcher):
     spent = cpu_seconds(watcher.proc.pid) - before
     assert spent < 0.5, spent  # 110 pushes, 14 MB of them: reading them is the cost
     assert push_lands(controller, watcher) is not None
+
+
+def test_the_munge_key_is_followed_without_a_restart(controller, key, tmp_path):
+    """The watcher's munge.key replaced (a secret rotated away from the controller's key): the
+    controller's genuine push is refused, as signed with a key that is gone. The key put
+    back: the next push lands, with no restart."""
+    key_path = tmp_path / "munge.key"
+
+    def install(content):
+        temporary = tmp_path / "munge.key.new"
+        temporary.write_bytes(content)
+        temporary.chmod(0o600)
+        os.rename(str(temporary), str(key_path))  # as a secret mount swaps its files
+    install(key)
+    w = Watcher([controller.server, "--request", "client", "--interval", 600, "--auth", "munge",
+                 "--munge-key", key_path, "--slurm-user", SLURM_UID, "--listen-port", PUSH_PORT + 1],
+                tmp_path / "conf")
+    w.conf = tmp_path / "conf"
+    try:
+        w.wait_line("registered with")
+        assert push_lands(controller, w) is not None
+        install(os.urandom(1024))
+        before = content(w.conf / "nodes.conf")
+        assert push_lands(controller, w, within=2.0) is None
+        assert content(w.conf / "nodes.conf") == before
+        w.wait_line("bad MAC")
+        install(key)
+        assert push_lands(controller, w) is not None, "\n".join(w.lines())
+        assert w.proc.poll() is None
+    finally:
+        w.stop()

@@ -175,6 +175,14 @@ EXAMPLES = r"""
 - name: Show what slurm.conf says
   ansible.builtin.debug:
     msg: "{{ ansible_facts['slurm_config']['files']['slurm.conf']['content'] }}"
+
+- name: Use its settings without parsing it
+  ansible.builtin.debug:
+    msg: >-
+      Cluster {{ ansible_facts['slurm_config']['settings']['ClusterName'] }},
+      controllers {{ ansible_facts['slurm_config']['settings']['SlurmctldHost'] | join(', ') }},
+      partitions {{ ansible_facts['slurm_config']['settings']['PartitionName']
+                    | map(attribute='PartitionName') | join(', ') }}
 """
 
 RETURN = r"""
@@ -200,6 +208,25 @@ ansible_facts:
                          content_base64: null, sha256: "5d1...", size: 16}
             topology.conf: {exists: false, executable: false, content: null,
                             content_base64: null, sha256: null, size: null}
+        settings:
+          description:
+            - The settings of C(slurm.conf), parsed the way Slurm reads them, with its C(Include)
+              lines followed through the fetched files. Empty when no C(slurm.conf) was sent.
+            - Keys match in any case and are given in Slurm's spelling (C(clustername=lab) is
+              C(ClusterName)); a value in double quotes is taken without them; the last value of a
+              key wins. Values are strings.
+            - C(NodeName), C(PartitionName), C(NodeSet), C(DownNodes), C(PowerAction) and
+              C(FrontendName) lines are lists of records, one dict of the line's pairs each, as
+              written. C(SlurmctldHost), C(Prolog), C(Epilog), C(PrologSlurmctld) and
+              C(EpilogSlurmctld) are lists of strings.
+          type: dict
+          version_added: 1.0.0
+          sample:
+            ClusterName: lab
+            SlurmctldHost: ["ctl1(10.0.0.1)", "ctl2(10.0.0.2)"]
+            SlurmUser: slurm
+            NodeName: [{NodeName: "n[1-4]", CPUs: "2", State: UNKNOWN}]
+            PartitionName: [{PartitionName: debug, Nodes: ALL, Default: "YES"}]
         spool_dir:
           description: The controller's C(SlurmdSpoolDir); only with O(request=slurmd).
           type: str
@@ -225,7 +252,7 @@ from ansible_collections.straw.slurm.plugins.module_utils._slurm import known_ve
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import fetch, seed
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
     MissingLibraryError, SlurmConfigError)
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts
+from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts, settings_fact
 
 
 def main():
@@ -294,6 +321,7 @@ def main():
         module.warn(warning)
     module.exit_json(changed=False, ansible_facts={'slurm_config': {
         'files': files_facts(result.files),
+        'settings': settings_fact(result.files),
         'spool_dir': result.spool_dir,
         'controller': result.controller,
         'release': result.release,

@@ -81,6 +81,14 @@ def test_files_equal_the_controllers_byte_for_byte(fetched, controllers, release
     if release in ("24.11", "26.05") and request_set == "slurmd":
         assert files["prolog.sh"]["executable"] is True
     assert "topology.conf" in files and not files["topology.conf"]["exists"]
+    settings = facts["settings"]  # slurm.conf read as Slurm reads it, its include followed
+    assert settings["ClusterName"] == "lab" and settings["SlurmUser"] == "slurm"
+    assert settings["SlurmctldHost"] == ["localhost(127.0.0.1)"]
+    assert settings["SlurmctldPort"] == str(controller.port)
+    if release != "20.11":  # 20.11 ships no included file
+        assert settings["NodeName"] == [{"NodeName": "n[1-4]", "NodeAddr": "127.0.0.1", "CPUs": "2",
+                                         "State": "UNKNOWN"}]
+        assert settings["PartitionName"][0]["PartitionName"] == "debug"
 
 
 def test_protocol_versions(fetched):

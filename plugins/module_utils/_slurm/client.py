@@ -83,18 +83,6 @@ def negotiate(address: Address, credentials: Credentials, flags: int,
     return reply
 
 
-def _includes(content: bytes) -> List[str]:
-    """The file names of a configuration's Include lines (Slurm matches the keyword in any case)."""
-    names: List[str] = []
-    if b"nclude" not in content and b"NCLUDE" not in content:
-        return names  # the common case, decided without splitting a large file into lines
-    for line in content.splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0].lower() == b"include":
-            names.append(words[1].decode("utf-8", "replace"))
-    return names
-
-
 def _missing_includes(reply: ConfigReply) -> List[str]:
     """Include lines naming files the reply lacks: replies before protocol 38 (22.05) never
     carry included files, and newer ones carry every include that has a bare name."""
@@ -105,7 +93,8 @@ def _missing_includes(reply: ConfigReply) -> List[str]:
     for parent in reply.files:
         if parent.content is None or not parent.name.endswith(".conf"):
             continue
-        for name in _includes(bytes(parent.content)):
+        from .slurm_conf import includes
+        for name in includes(bytes(parent.content)):
             if "/" not in name and name not in shipped and not any(c in name for c in "*?["):
                 warnings.append("%s includes %s, which the controller did not send "
                                 "(controllers before 22.05, or replies at their older "

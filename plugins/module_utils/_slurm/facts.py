@@ -38,6 +38,14 @@ def files_facts(files: List[ConfigFile]) -> Dict[str, Dict[str, Any]]:
     return {f.name: file_fact(f) for f in files}
 
 
+def settings_fact(files: List[ConfigFile]) -> Dict[str, Any]:
+    """slurm.conf's settings as Slurm reads them, its Include lines followed through the
+    fetched files (an include is shipped by its bare name): see slurm_conf.py."""
+    from .slurm_conf import settings
+    contents = {f.name: bytes(f.content) for f in files if f.content is not None}
+    return settings("slurm.conf", lambda name: contents.get(name.rsplit("/", 1)[-1]))
+
+
 def fact_content(name: str, fact: Dict[str, Any]) -> Optional[bytes]:
     """The exact bytes a fact stands for, checked against its sha256 when it has one."""
     if not fact.get("exists", True):

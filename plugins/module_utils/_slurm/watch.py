@@ -39,7 +39,7 @@ from .versions import PROTO_23_11, PROTO_25_05
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, List, Optional, Tuple
+    from typing import Any, Dict, List, Optional, Tuple
 
     from .auth.verify import PushVerifier
     from .client import FetchResult
@@ -61,34 +61,10 @@ def log(message: str) -> None:
     sys.stderr.flush()
 
 
-def conf_value(content: "Optional[bytes]", key: str) -> "Optional[str]":
-    """The value of key in a slurm.conf as Slurm reads it: keys in any case, spaces allowed
-    around '=', a value in double quotes taken without them, the last one winning."""
-    found = None
-    wanted = key.lower().encode("ascii")
-    for raw in (content or b"").splitlines():
-        line = raw.split(b"#", 1)[0]
-        lower = line.lower()
-        start = lower.find(wanted)
-        while start >= 0:
-            end = start + len(wanted)
-            rest = line[end:].lstrip()
-            if (start == 0 or lower[start - 1:start].isspace()) and rest.startswith(b"="):
-                value = rest[1:].lstrip()
-                if value.startswith(b'"'):
-                    value = value[1:].split(b'"', 1)[0]
-                else:
-                    value = (value.split(None, 1) or [b""])[0]
-                found = value.decode("utf-8", "replace")
-            start = lower.find(wanted, end)
-    return found
-
-
-def slurm_conf(result: "FetchResult") -> "Optional[bytes]":
-    for file in result.files:
-        if file.name == "slurm.conf" and file.content is not None:
-            return bytes(file.content)
-    return None
+def fetched_settings(result: "FetchResult") -> "Dict[str, Any]":
+    """The settings of the slurm.conf a fetch brought, its includes followed."""
+    from .facts import settings_fact
+    return settings_fact(result.files)
 
 
 def local_address(controller: "Optional[Address]") -> bytes:
@@ -243,7 +219,7 @@ class Watcher:
 
     def _setup_pushes(self, first: "FetchResult") -> None:
         """Listens and registers when this controller pushes; says plainly when it cannot."""
-        conf = slurm_conf(first)
+        conf = fetched_settings(first)
         if first.protocol_version < PROTO_23_11:
             log("%s runs Slurm %s, which pushes nothing before 23.11: polling every %gs"
                 % (first.controller, first.release, self.interval or POLL_WITHOUT_PUSHES))
@@ -253,7 +229,7 @@ class Watcher:
                 "--listen-key, as sackd_cert_file): polling only, every %gs"
                 % (self.interval or POLL_WITHOUT_PUSHES))
             return
-        port_text = conf_value(conf, "SlurmdPort") or str(DEFAULT_SLURMD_PORT)
+        port_text = str(conf.get("SlurmdPort") or DEFAULT_SLURMD_PORT)
         slurmd_port = int(port_text) if port_text.isdigit() else DEFAULT_SLURMD_PORT
         self.port = self.args.listen_port or slurmd_port
         if self.port != slurmd_port and first.protocol_version < PROTO_25_05:
@@ -282,7 +258,7 @@ class Watcher:
                "to fetch again"))
         self._apply(result, "registration", self.args.prune)
 
-    def _verifier(self, conf: "Optional[bytes]") -> "Optional[PushVerifier]":
+    def _verifier(self, conf: "Dict[str, Any]") -> "Optional[PushVerifier]":
         """What can prove a push here: the MUNGE key, munged (as SlurmUser), slurm.key."""
         uid, origin = self._trusted_uid(conf)
         if uid is None:
@@ -302,13 +278,13 @@ class Watcher:
         log("pushes are believed only when made by uid %d, %s" % (uid, origin))
         return verifier
 
-    def _trusted_uid(self, conf: "Optional[bytes]") -> "Tuple[Optional[int], str]":
+    def _trusted_uid(self, conf: "Dict[str, Any]") -> "Tuple[Optional[int], str]":
         """The uid allowed to push, and where that came from, said at start: --slurm-user, or
         the SlurmUser of the slurm.conf the controller sent (as sackd takes it)."""
         if self.args.slurm_user:
             name, origin = str(self.args.slurm_user), "as --slurm-user says"
         else:
-            named = conf_value(conf, "SlurmUser")
+            named = conf.get("SlurmUser")
             name = named or "root"
             origin = ("SlurmUser %s in the slurm.conf the controller sent (--slurm-user pins it)" % name
                       if named else "root: the slurm.conf the controller sent names no SlurmUser "

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
     from .cli import Arguments
     from .client import FetchResult
     from .transport import Address
+    from .watch import Children
 
 from .cli import HELP, UsageError  # noqa: E402  (after TYPE_CHECKING, as in every module)
 
@@ -225,14 +226,14 @@ def audit(args: "Arguments", result: "FetchResult") -> int:
     return EXIT_DIFFERS if changes else EXIT_OK
 
 
-def run(root: str, args: "Arguments") -> int:
+def run(root: str, args: "Arguments", children: "Optional[Children]" = None) -> int:
     from .cli import check, owner_and_group
     check(args)
     owner_and_group(args)
     session = Session(args)
     if args.watch:
         from .watch import watch
-        return watch(session)
+        return watch(session, children)
     result = session.fetch()
     report(args, result)
     if args.check:
@@ -260,9 +261,11 @@ def execute(args: "Arguments") -> None:
                            % (args.command[0], exc.strerror or exc)) from None
 
 
-def main(root: str, argv: "Sequence[str]", version: "Optional[str]" = None) -> int:
+def main(root: str, argv: "Sequence[str]", version: "Optional[str]" = None,
+         children: "Optional[Children]" = None) -> int:
     """Runs the command for the collection at root (where bin/ sits beside plugins/);
-    version, when given, is the collection's (the single file carries it)."""
+    version, when given, is the collection's (the single file carries it); children starts
+    --on-change commands (the launchers' bin/straw_children.py)."""
     verbose = 0
     try:
         from .cli import parse
@@ -278,7 +281,7 @@ def main(root: str, argv: "Sequence[str]", version: "Optional[str]" = None) -> i
             return print_version(root)
         if args.list:
             return print_releases()
-        status = run(root, args)
+        status = run(root, args, children)
         sys.stdout.flush()
         return status
     except KeyboardInterrupt:

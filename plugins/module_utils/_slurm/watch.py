@@ -39,13 +39,26 @@ from .versions import PROTO_23_11, PROTO_25_05
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Tuple
+    from typing import Any, Dict, List, Optional, Protocol, Tuple
 
     from .auth.verify import PushVerifier
     from .client import FetchResult
     from .listen import Frame, Listener  # noqa: F401
     from .messages import ConfigFile
     from .transport import Address
+
+    class Children(Protocol):
+        """What starts and reaps --on-change commands (bin/straw_children.py): the library
+        itself starts no process."""
+
+        def __len__(self) -> int:
+            """How many were started and not yet reaped."""
+
+        def start(self, command: str, environment: Dict[str, str]) -> Optional[str]:
+            """Starts command; why it could not, else None."""
+
+        def reap(self) -> List[int]:
+            """The exit statuses of those that ended since the last call."""
 
 DEFAULT_SLURMD_PORT = 6818
 POLL_WITH_PUSHES = 300.0
@@ -99,7 +112,7 @@ def user_id(name: str) -> "Optional[int]":
 class Watcher:
     """The loop: one listener, one wakeup pipe for signals, timers for polls and hints."""
 
-    def __init__(self, session: "Any") -> None:
+    def __init__(self, session: "Any", children: "Optional[Children]" = None) -> None:
         self.session = session
         self.args = session.args
         self.listener = None  # type: Optional[Listener]
@@ -117,7 +130,7 @@ class Watcher:
         self.port = 0
         self.interval = self.args.interval
         self.hint_delay = HINT_DELAY if self.args.hint_delay is None else self.args.hint_delay
-        self.children = []  # type: List[Any]
+        self.children = children
         from .rejection_log import RejectionLog
         self.rejections = RejectionLog(log)
         self.wake_read, self.wake_write = socket.socketpair()
@@ -183,23 +196,20 @@ class Watcher:
         command = self.args.on_change
         if not command:
             return
-        import subprocess
+        if self.children is None:
+            log("cannot run --on-change: this entry point starts no process")
+            return
         environment = dict(os.environ, STRAW_CHANGED=" ".join(changed),
                            STRAW_DIR=os.path.abspath(self.args.output_dir))
         environment.pop("SLURM_JWT", None)  # the watcher's credential is not the command's
-        try:
-            self.children.append(subprocess.Popen(["/bin/sh", "-c", command], env=environment,
-                                                  stdin=subprocess.DEVNULL))
-        except OSError as error:
-            log("cannot run --on-change: %s" % (error.strerror or error))
+        failure = self.children.start(command, environment)
+        if failure:
+            log("cannot run --on-change: %s" % failure)
 
     def _reap(self) -> None:
-        for child in list(self.children):
-            status = child.poll()
-            if status is not None:
-                self.children.remove(child)
-                if status:
-                    log("--on-change exited with status %d" % status)
+        for status in self.children.reap() if self.children is not None else ():
+            if status:
+                log("--on-change exited with status %d" % status)
 
     def _schedule_poll(self) -> None:
         interval = self.interval or (POLL_WITH_PUSHES if self.listener else POLL_WITHOUT_PUSHES)
@@ -382,7 +392,7 @@ class Watcher:
         summary = self.rejections.next_flush()
         if summary is not None:
             deadlines.append(summary)
-        if self.children:
+        if self.children:  # reaped within a second of their end
             deadlines.append(time.monotonic() + 1.0)
         return max(0.0, min(deadlines) - time.monotonic())
 
@@ -436,7 +446,7 @@ class Watcher:
         return 0
 
 
-def watch(session: "Any") -> int:
+def watch(session: "Any", children: "Optional[Children]" = None) -> int:
     """Runs until SIGTERM or SIGINT, then exits 0. A controller that cannot be reached, even
     at start, is retried with backoff: the last good files stay meanwhile."""
-    return Watcher(session).run()
+    return Watcher(session, children).run()

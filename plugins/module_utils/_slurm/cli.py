@@ -317,23 +317,15 @@ def servers_from_environment(value: str) -> "List[str]":
 
 
 def owner_and_group(args: Arguments) -> None:
-    if args.owner is not None:
-        args.uid = _numeric_id(args.owner, "pwd", "--owner", "user")
-    if args.group is not None:
-        args.gid = _numeric_id(args.group, "grp", "--group", "group")
-
-
-def _numeric_id(name: str, database: str, option: str, what: str) -> int:
-    if name.isdigit():
-        return int(name)
-    try:
-        if database == "pwd":
-            import pwd
-            return pwd.getpwnam(name).pw_uid
-        import grp
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        raise UsageError("%s: no %s %r on this host" % (option, what, name)) from None
+    from .accounts import group_id, user_id
+    for name, lookup, option, what, field in ((args.owner, user_id, "--owner", "user", "uid"),
+                                              (args.group, group_id, "--group", "group", "gid")):
+        if name is None:
+            continue
+        found = lookup(name)
+        if found is None:
+            raise UsageError("%s: no %s %r on this host" % (option, what, name))
+        setattr(args, field, found)
 
 
 def environment_servers() -> "List[str]":

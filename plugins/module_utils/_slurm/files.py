@@ -45,17 +45,13 @@ class WriteError(RequestError):
 
 def owner_ids(owner: Optional[str], group: Optional[str]) -> "tuple[Optional[int], Optional[int]]":
     """uid and gid for an owner and a group given by name or number (None: leave as is)."""
-    import grp
-    import pwd
+    from .accounts import group_id, user_id
     ids: "list[Optional[int]]" = []
-    for value, lookup, what in ((owner, pwd.getpwnam, "user"), (group, grp.getgrnam, "group")):
-        if value is None or str(value).isdigit():
-            ids.append(None if value is None else int(value))
-            continue
-        try:
-            ids.append(lookup(str(value))[2])
-        except KeyError:
-            raise RequestError("%s %s does not exist on this host" % (what, value)) from None
+    for value, lookup, what in ((owner, user_id, "user"), (group, group_id, "group")):
+        found = None if value is None else lookup(value)
+        if value is not None and found is None:
+            raise RequestError("%s %s does not exist on this host" % (what, value))
+        ids.append(found)
     return ids[0], ids[1]
 
 

@@ -13,7 +13,6 @@ if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
 AUTHENTICATION_ERROR = 1007
 RATE_LIMITED = (1804, 1805)
 STANDBY = (2027, 2131)
-TLS_REQUIRED = 13000
 
 _TEXT: Dict[int, Tuple[str, Optional[str]]] = {
     -1: ("generic error (SLURM_ERROR)", None),

@@ -99,16 +99,6 @@ def local_address(controller: "Optional[Address]") -> bytes:
         probe.close()
 
 
-def user_id(name: str) -> "Optional[int]":
-    if name.isdigit():
-        return int(name)
-    import pwd
-    try:
-        return pwd.getpwnam(name).pw_uid
-    except KeyError:
-        return None
-
-
 class Watcher:
     """The loop: one listener, one wakeup pipe for signals, timers for polls and hints."""
 
@@ -299,6 +289,7 @@ class Watcher:
             origin = ("SlurmUser %s in the slurm.conf the controller sent (--slurm-user pins it)" % name
                       if named else "root: the slurm.conf the controller sent names no SlurmUser "
                       "(--slurm-user pins it)")
+        from .accounts import user_id
         uid = user_id(name)
         if uid is None:
             log("SlurmUser %s is unknown on this host (--slurm-user takes a uid): pushes "

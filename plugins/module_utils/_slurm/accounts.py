@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Users and groups named by name or number, as Slurm's own options take them: the owner
+and group of written files, and the SlurmUser a watcher trusts. Each caller says in its
+own words what an unknown name means."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
+    from typing import Optional
+
+
+def user_id(name: "str | int") -> "Optional[int]":
+    """The uid of a user name or number; None when no such user exists here."""
+    text = str(name)
+    if text.isdigit():
+        return int(text)
+    import pwd
+    try:
+        return pwd.getpwnam(text).pw_uid
+    except KeyError:
+        return None
+
+
+def group_id(name: "str | int") -> "Optional[int]":
+    """The gid of a group name or number; None when no such group exists here."""
+    text = str(name)
+    if text.isdigit():
+        return int(text)
+    import grp
+    try:
+        return grp.getgrnam(text).gr_gid
+    except KeyError:
+        return None

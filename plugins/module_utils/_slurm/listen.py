@@ -24,6 +24,8 @@ import selectors
 import socket
 import time
 
+from .frames import FRAME, LENGTH, FrameReader
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
     import ssl
@@ -71,9 +73,9 @@ class _Source:
 
 
 class _Connection:
-    """One accepted peer: the 4 length bytes first, then a buffer of exactly that length."""
+    """One accepted peer and the frame it is sending (frames.py reads it)."""
 
-    __slots__ = ("body", "events", "expires", "got", "handshaking", "head", "peer", "sock", "source")
+    __slots__ = ("events", "expires", "handshaking", "peer", "reader", "sock", "source")
 
     def __init__(self, sock: socket.socket, peer: str, source: str, expires: float,
                  handshaking: bool) -> None:
@@ -82,15 +84,13 @@ class _Connection:
         self.source = source
         self.expires = expires
         self.handshaking = handshaking
-        self.head = bytearray(4)
-        self.body: Optional[bytearray] = None
-        self.got = 0
+        self.reader = FrameReader()
         self.events = selectors.EVENT_READ
 
-    def progress(self) -> str:
-        if self.body is not None:
-            return "%d of %d frame bytes" % (self.got, len(self.body))
-        return "%d of 4 length bytes" % self.got
+    @property
+    def held(self) -> int:
+        """Bytes of frame buffer this connection holds."""
+        return len(self.reader.body) if self.reader.body is not None else 0
 
 
 class Listener:
@@ -283,8 +283,9 @@ class Listener:
 
     def _read(self, conn: _Connection, frames: List[Frame], rejections: List[Rejection]) -> None:
         budget = READ_BUDGET
+        reader = conn.reader
         while True:
-            view = memoryview(conn.head if conn.body is None else conn.body)[conn.got:]
+            view = reader.space()
             try:
                 count = conn.sock.recv_into(view)
             except self._would_block as exc:
@@ -293,35 +294,36 @@ class Listener:
             except self._tls_eof:
                 count = 0
             except ConnectionResetError:
-                self._reject(conn, rejections, "connection reset after %s" % conn.progress(), CLOSED)
+                self._reject(conn, rejections, "connection reset after %s" % reader.progress(), CLOSED)
                 return
             except OSError as exc:
-                self._reject(conn, rejections, "read failed after %s: %s" % (conn.progress(), _why(exc)),
+                self._reject(conn, rejections, "read failed after %s: %s" % (reader.progress(), _why(exc)),
                              CLOSED)
                 return
             finally:
                 view.release()
             if count == 0:
-                reason = "closed without sending anything" if conn.got == 0 and conn.body is None \
-                    else "closed after %s" % conn.progress()
+                reason = "closed after %s" % reader.progress() if reader.started \
+                    else "closed without sending anything"
                 self._reject(conn, rejections, reason, CLOSED)
                 return
-            conn.got += count
             budget -= count
-            if conn.body is None:
-                if conn.got == 4 and not self._allocate(conn, rejections):
-                    return
-            elif conn.got == len(conn.body):
-                frames.append(Frame(conn.peer, bytes(conn.body)))
-                self._drop(conn)  # the frame's bytes stay counted until wait() hands it over
-                self._held += len(frames[-1].data)
+            state = reader.received(count)
+            if state == LENGTH and not self._allocate(conn, rejections):
+                return
+            if state == FRAME:
+                held = conn.held
+                frames.append(Frame(conn.peer, bytes(reader.take())))
+                self._release(conn, held)
+                self._drop(conn)
+                self._held += held  # the frame's bytes stay counted until wait() hands it over
                 return
             if budget <= 0 and not _pending(conn.sock):
                 return  # select will say when there is more
 
     def _allocate(self, conn: _Connection, rejections: List[Rejection]) -> bool:
         """Checks the announced length against every limit before allocating its buffer."""
-        length = int.from_bytes(conn.head, "big")
+        length = conn.reader.length or 0
         if length == 0:
             self._reject(conn, rejections, "frame of 0 bytes (an empty length)", GARBAGE)
             return False
@@ -340,13 +342,12 @@ class Listener:
                          "bytes (%d held)" % (length, self.max_total_bytes, self._held), BUSY)
             return False
         try:
-            conn.body = bytearray(length)
+            conn.reader.allow()
         except MemoryError:
             self._reject(conn, rejections, "cannot allocate %d bytes for a frame" % length, LOCAL)
             return False
         self._held += length
         source.held += length
-        conn.got = 0
         return True
 
     def _room_for_bytes(self, source: str, length: int, rejections: List[Rejection]) -> bool:
@@ -357,8 +358,7 @@ class Listener:
             heaviest = max(self._sources.values(), key=lambda other: other.held)
             if heaviest.held <= mine:
                 return False
-            victim = max((c for c in heaviest.connections.values() if c.body is not None),
-                         key=lambda c: len(c.body or b""))
+            victim = max(heaviest.connections.values(), key=lambda c: c.held)
             self._reject(victim, rejections, "closed to make room for another address (%d bytes "
                          "buffered for this one)" % heaviest.held, BUSY)
         return True
@@ -371,7 +371,7 @@ class Listener:
             if conn.handshaking:
                 reason = "no TLS handshake within %gs" % self.deadline
             else:
-                reason = "no complete frame within %gs (%s)" % (self.deadline, conn.progress())
+                reason = "no complete frame within %gs (%s)" % (self.deadline, conn.reader.progress())
             self._reject(conn, rejections, reason, SLOW)
 
     def _blocked(self, conn: _Connection, exc: BaseException) -> None:
@@ -387,14 +387,18 @@ class Listener:
         rejections.append(Rejection(conn.peer, reason, kind))
         self._drop(conn)
 
+    def _release(self, conn: _Connection, held: int) -> None:
+        """Forgets the bytes a connection's buffer held."""
+        self._held -= held
+        source = self._sources.get(conn.source)
+        if source is not None:
+            source.held -= held
+
     def _drop(self, conn: _Connection) -> None:
         """Forgets and closes a connection, freeing its buffer."""
+        self._release(conn, conn.held)
+        conn.reader.take()
         source = self._sources.get(conn.source)
-        if conn.body is not None:
-            self._held -= len(conn.body)
-            if source is not None:
-                source.held -= len(conn.body)
-            conn.body = None
         fd = conn.sock.fileno()
         if fd >= 0:
             self._connections.pop(fd, None)

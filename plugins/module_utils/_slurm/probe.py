@@ -13,10 +13,10 @@ threads, which would cost milliseconds of imports.
 from __future__ import annotations
 
 import select
-import struct
 
 from . import sockets
 from .errors import ClosedError, NetworkError, ReplyError
+from .frames import LENGTH, FrameReader
 from .transport import Deadline, reached, resolver_host
 
 TYPE_CHECKING = False
@@ -36,7 +36,7 @@ _CHUNK = 256 << 10
 class _Attempt:
     """One connection: connect, (TLS handshake), send the frame, read one reply frame."""
 
-    __slots__ = ("key", "frame", "sock", "sent", "head", "buffer", "got", "shaking", "address")
+    __slots__ = ("key", "frame", "sock", "sent", "reader", "shaking", "address")
 
     def __init__(self, key: int, frame: bytes, sock: sockets.socket, address: "Address") -> None:
         self.key = key
@@ -44,9 +44,7 @@ class _Attempt:
         self.frame = memoryview(frame)
         self.sock = sock
         self.sent = 0
-        self.head = bytearray()
-        self.buffer = None  # type: Optional[bytearray]
-        self.got = 0
+        self.reader = FrameReader()
         self.shaking = False
 
     def wants(self) -> int:
@@ -59,37 +57,33 @@ class _Attempt:
             self.shaking = False
         while self.sent < len(self.frame):
             self.sent += self.sock.send(self.frame[self.sent:])
-        while len(self.head) < 4:
-            chunk = self.sock.recv(4 - len(self.head))
-            if not chunk:
-                if self.head:
-                    raise ReplyError("truncated reply: %d of 4 length bytes" % len(self.head))
-                raise ClosedError("the controller closed the connection without replying")
-            self.head += chunk
-        if self.buffer is None:
-            (length,) = struct.unpack(">I", self.head)
-            if self.head == b"HTTP" or length > max_frame:
-                self._judge(length, max_frame)
-            self.buffer = bytearray(length)
-        view = memoryview(self.buffer)
-        while self.got < len(self.buffer):
-            count = self.sock.recv_into(view[self.got:], min(_CHUNK, len(self.buffer) - self.got))
+        reader = self.reader
+        while not reader.complete:
+            count = self.sock.recv_into(reader.space(_CHUNK))
             if count == 0:
-                raise ReplyError("truncated reply: %d of %d bytes before the connection closed"
-                                 % (self.got, len(self.buffer)))
-            self.got += count
-        return self.buffer
+                if not reader.started:
+                    raise ClosedError("the controller closed the connection without replying")
+                if reader.body is None:
+                    raise ReplyError("truncated reply: %s" % reader.progress())
+                raise ReplyError("truncated reply: %s before the connection closed"
+                                 % reader.progress().replace(" frame", ""))
+            if reader.received(count) == LENGTH:
+                length = reader.length or 0
+                if reader.head == b"HTTP" or length > max_frame:
+                    self._judge(length, max_frame)
+                reader.allow()
+        return reader.take()
 
     def _judge(self, length: int, max_frame: int) -> None:
         """What answered, from the first bytes, as transport.exchange names it: slurmctld's
         own HTTP answer (a rejection) or something that is not slurmctld at all."""
         from .peer import check, http_answer
-        data = bytes(self.head)
+        data = bytes(self.reader.head)
         try:
             data += self.sock.recv(8 << 10)
         except OSError:
             pass  # judge by what came
-        if self.head == b"HTTP":
+        if self.reader.head == b"HTTP":
             raise http_answer(self.address, data, "it answered HTTP")
         check(self.address, data, "its reply of %d bytes exceeds the %d-byte limit"
               % (length, max_frame))

@@ -32,6 +32,19 @@ class Header(NamedTuple):
     body_length: int
 
 
+def header_size(version: int) -> int:
+    """The length of a reply's header with no forwarding, no ret list and an unset origin,
+    as encode_header writes it: H1 (20.02) 22 bytes, H2 (20.11, 21.08) 18, H3 (22.05+) 16."""
+    return (2 + 2 + (2 if version < PROTO_22_05 else 0) + 2 + 4 + 2 + 2
+            + (6 if version <= PROTO_20_02 else 2))
+
+
+def type_offset(version: int) -> int:
+    """Where msg_type starts in a header of this version (after version, flags and, before
+    22.05, msg_index); body_length follows it."""
+    return 4 + (2 if version < PROTO_22_05 else 0)
+
+
 def encode_header(version: int, msg_type: int, body_length: int, flags: int = 0) -> bytes:
     """A request header with no forwarding, no ret list and an unset origin address."""
     out = u16(version) + u16(flags)

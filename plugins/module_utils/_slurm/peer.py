@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from .errors import HttpReplyError, NotSlurmError
 from .messages import RESPONSE_CONFIG, RESPONSE_SLURM_RC, RESPONSE_SLURM_RC_MSG
-from .versions import NEWEST, PROTO_20_02, PROTO_22_05
+from .header import header_size, type_offset
+from .versions import NEWEST, PROTO_20_02
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -80,9 +81,8 @@ def plausible_frame(data: bytes) -> bool:
     version = int.from_bytes(data[4:6], "big")
     if version & 0xFF or not PROTO_20_02 <= version <= _NEWEST_PLAUSIBLE:
         return False
-    # H1 (35) is 22 bytes, H2 (36, 37) 18 with a msg_index before msg_type, H3 (38+) 16.
-    header = 22 if version == PROTO_20_02 else 18 if version < PROTO_22_05 else 16
-    type_at = 8 if version >= PROTO_22_05 else 10
+    header = header_size(version)
+    type_at = 4 + type_offset(version)  # after the frame's length
     if length < header + 4:  # the smallest body, a return code, is 4 bytes
         return False
     if len(data) >= type_at + 2:

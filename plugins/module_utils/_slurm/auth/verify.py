@@ -15,13 +15,10 @@ proves nothing and is only a hint to fetch again over the authenticated path.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import time
 
 from ..errors import ReplyError, RequestError
 from ..messages import AUTH_MUNGE, AUTH_SLURM, REQUEST_RECONFIGURE_SACKD, Push
-from ..wire import u16
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -67,14 +64,9 @@ class Proof:
 
 
 def payload_matches(payload: bytes, body: bytes) -> bool:
-    """The body hash Slurm puts in a credential (K12, or SHA3-256 with HashPlugin=hash/sha3)."""
-    custom = u16(REQUEST_RECONFIGURE_SACKD)
-    if payload[:1] == b"\x02":
-        from ..k12 import kangarootwelve
-        return hmac.compare_digest(payload[1:], kangarootwelve(body, custom, 32))
-    if payload[:1] == b"\x04":
-        return hmac.compare_digest(payload[1:], hashlib.sha3_256(body + custom).digest())
-    return False
+    """Whether a push's credential carries the hash of exactly its body."""
+    from .body_hash import covers
+    return covers(payload, REQUEST_RECONFIGURE_SACKD, body)
 
 
 class PushVerifier:

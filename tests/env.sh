@@ -15,6 +15,8 @@ command -v shellcheck >/dev/null || straw_need_apt+=(shellcheck)
 command -v openssl >/dev/null || straw_need_apt+=(openssl)
 command -v git >/dev/null || straw_need_apt+=(git)
 command -v buildah >/dev/null || straw_need_apt+=(buildah)  # the container examples' tests
+# systemd-nspawn boots a real systemd for the units' tests (tests/integration/test_units_systemd.py).
+command -v systemd-nspawn >/dev/null || straw_need_apt+=(systemd-container)
 # Real peers that are not slurmctld, for tests/integration/test_causes.py (run on private
 # ports with their own configuration; the packages' own services are not used).
 [[ -x /usr/sbin/sshd ]] || straw_need_apt+=(openssh-server)

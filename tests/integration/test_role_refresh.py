@@ -2,10 +2,10 @@
 host current (poll: a timer and a one-shot service; watch: a service that keeps running), and
 removes them again with `none`; and munge credentials made from the key, with no munged.
 
-systemd cannot run here, so the units are checked as systemd would take them: written,
-enabled (the links `systemctl enable` makes, and `systemctl is-enabled` offline), accepted by
+Here the units are checked as systemd would take them, without booting it: written, enabled
+(the links `systemctl enable` makes, and `systemctl is-enabled` offline), accepted by
 `systemd-analyze verify`, and their ExecStart= run by the test, with their EnvironmentFile=,
-against a lab controller of our own."""
+against a lab controller of our own. test_units_systemd.py runs them under a booted systemd."""
 import base64
 import os
 import shlex
@@ -165,7 +165,9 @@ def test_poll_watch_none_into_a_directory(controller, playbook, tmp_path):
     argv = exec_start(str(watch))
     assert argv[0] == str(command) and argv[argv.index("--interval") + 1] == "120" and "--watch" in argv
     assert argv[argv.index("--on-change") + 1] == on_change
-    assert unit_setting(str(watch), "ExecReload") == ["/bin/kill -HUP $MAINPID"]
+    assert unit_setting(str(watch), "ExecReload") == [
+        '/usr/bin/env python3 -c "import os, signal, sys; os.kill(int(sys.argv[1]), signal.SIGHUP)" $MAINPID']
+    assert argv[argv.index("--slurm-user") + 1] == "slurm"
     assert unit_setting(str(watch), "Restart") == ["on-failure"]
     assert unit_setting(str(watch), "ReadWritePaths") == [str(conf)]
     verify(str(watch))

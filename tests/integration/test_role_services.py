@@ -1,7 +1,8 @@
 """The role on a live host, services and packages on: munge installed from Debian's archive,
 munged started, restarted before the fetch when its key changed, and the services that read the
-files restarted or reloaded once per change. systemd cannot run here, so a Debian root file
-system in its own PID and mount namespace stands in for the host, with its real init scripts."""
+files restarted or reloaded once per change. A Debian root file system without systemd, in its
+own PID and mount namespace, stands in for the host, with its real init scripts (the units under
+a booted systemd are test_units_systemd.py's)."""
 import base64
 import os
 import shutil

@@ -185,6 +185,7 @@ def test_watch_under_systemd(run_playbook, ansible_env, tmp_path, node, key, con
     assert systemctl(node_, "is-active", "straw-slurm-watch.service").stdout.strip() == "active"
     assert wait_for(lambda: "registered with" in journal(node_, "straw-slurm-watch.service"), 15), \
         journal(node_, "straw-slurm-watch.service")
+    assert "believed only when made by uid %s, as --slurm-user says" % SLURM_UID in journal(node_, "straw-slurm-watch.service")
     probe_log = os.path.join(root, "var", "log", "straw-probe.log")
 
     def probe():

@@ -247,8 +247,7 @@ class Watcher:
                 % (error, self.interval or POLL_WITHOUT_PUSHES))
             return
         self.verifier = self._verifier(conf)
-        if hasattr(self.session.credentials, "use_origin"):  # MUNGE made from the key
-            self.session.credentials.use_origin(local_address(first.address))
+        self.session.credentials.use_origin(local_address(first.address))
         result = self._fetch("registration")
         if result is None:
             return
@@ -263,17 +262,8 @@ class Watcher:
         uid, origin = self._trusted_uid(conf)
         if uid is None:
             return None
-        from .auth.verify import PushVerifier
-        args = self.args
-        credentials = self.session.credentials
-        if args.auth == "munge" and args.munge_key:
-            verifier = PushVerifier(uid, munge_key=credentials.key_file.current)
-        elif args.auth == "munge" and (os.geteuid() in (0, uid)):
-            from .auth.munge import find_socket
-            verifier = PushVerifier(uid, munge_socket=find_socket(args.munge_socket))
-        elif args.auth == "slurm" and getattr(credentials, "key_file", None) is not None:
-            verifier = PushVerifier(uid, slurm_key=credentials.key_file.current)
-        else:
+        verifier = self.session.credentials.push_verifier(uid)  # type: Optional[PushVerifier]
+        if verifier is None:
             return None
         log("pushes are believed only when made by uid %d, %s" % (uid, origin))
         return verifier

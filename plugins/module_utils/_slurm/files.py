@@ -18,7 +18,7 @@ import stat
 
 from .errors import RequestError
 from .messages import ConfigFile, Content
-from .names import check_names
+from .names import MAX_NAME, check_names
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -132,10 +132,23 @@ def ensure_directory(directory: str, uid: Optional[int] = None, gid: Optional[in
     return True
 
 
-def _create_temporary(directory: str, name: str) -> "tuple[int, str]":
+def temporary_name(name: str, tag: str) -> str:
+    """.NAME.TAG.new, with NAME cut (at a character) so that the whole fits in MAX_NAME bytes:
+    a name check_name accepts may itself be MAX_NAME bytes long. The random tag keeps it
+    unique; NAME only tells a person what the temporary was for."""
+    room = MAX_NAME - len(".%s.new" % tag) - 1
+    encoded = os.fsencode(name)
+    if len(encoded) > room:
+        name = name[:room]
+        while len(os.fsencode(name)) > room:
+            name = name[:-1]
+    return ".%s.%s.new" % (name, tag)
+
+
+def create_temporary(directory: str, name: str) -> "tuple[int, str]":
     """A new file beside the target, created exclusively with mode 0600."""
     while True:
-        temporary = os.path.join(directory, ".%s.%s.new" % (name, os.urandom(6).hex()))
+        temporary = os.path.join(directory, temporary_name(name, os.urandom(6).hex()))
         try:
             return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), temporary
         except FileExistsError:
@@ -144,7 +157,7 @@ def _create_temporary(directory: str, name: str) -> "tuple[int, str]":
 
 def _write_temporary(directory: str, change: Change, uid: Optional[int],
                      gid: Optional[int]) -> str:
-    fd, temporary = _create_temporary(directory, change.name)
+    fd, temporary = create_temporary(directory, change.name)
     try:
         view = memoryview(change.after or b"")
         while view:

@@ -66,7 +66,7 @@ def _read(path: str) -> Optional[bytes]:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise WriteError("cannot read %s: %s" % (path, _cause(exc))) from None
+        raise WriteError("cannot read %s: %s" % (path, cause(exc))) from None
 
 
 def _owned(path: str, mode: int, uid: Optional[int], gid: Optional[int]) -> bool:
@@ -105,7 +105,7 @@ def plan(directory: str, files: Iterable[ConfigFile], prune: bool = True,
     return changes
 
 
-def _cause(exc: OSError) -> str:
+def cause(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "no space left on the file system"
     if exc.errno == errno.EDQUOT:
@@ -128,7 +128,7 @@ def ensure_directory(directory: str, uid: Optional[int] = None, gid: Optional[in
         if uid is not None or gid is not None:
             os.chown(directory, -1 if uid is None else uid, -1 if gid is None else gid)
     except OSError as exc:
-        raise WriteError("cannot create the directory %s: %s" % (directory, _cause(exc))) from None
+        raise WriteError("cannot create the directory %s: %s" % (directory, cause(exc))) from None
     return True
 
 
@@ -186,14 +186,14 @@ def apply(directory: str, changes: List[Change], uid: Optional[int] = None,
                 staged.append((_write_temporary(directory, change, uid, gid), change))
             except OSError as exc:
                 raise WriteError("cannot write %s: %s; no file was changed"
-                                 % (os.path.join(directory, change.name), _cause(exc))) from None
+                                 % (os.path.join(directory, change.name), cause(exc))) from None
         while staged:
             temporary, change = staged[0]
             target = os.path.join(directory, change.name)
             try:
                 os.rename(temporary, target)
             except OSError as exc:
-                raise WriteError("cannot replace %s: %s" % (target, _cause(exc))) from None
+                raise WriteError("cannot replace %s: %s" % (target, cause(exc))) from None
             staged.pop(0)
     finally:
         for temporary, _change in staged:
@@ -209,7 +209,7 @@ def apply(directory: str, changes: List[Change], uid: Optional[int] = None,
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                raise WriteError("cannot remove %s: %s" % (target, _cause(exc))) from None
+                raise WriteError("cannot remove %s: %s" % (target, cause(exc))) from None
     if changes:
         try:
             fd = os.open(directory, os.O_RDONLY)

@@ -5,6 +5,8 @@
 
 A real slurmctld ships bare names (includes with a '/' and absolute scripts are never
 shipped), so anything else comes from a broken or hostile peer and fails the whole fetch.
+Names beginning with STATE_PREFIX are straw.slurm's own state beside the files (the manifest,
+the remembered versions): no controller's name may overwrite them.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import Iterable
 
 MAX_NAME = 255
+STATE_PREFIX = ".straw-"
 
 
 def check_name(name: str) -> None:
     if (name.isascii() and name.isprintable() and 0 < len(name) <= MAX_NAME and "/" not in name
-            and "\\" not in name and name not in (".", "..")):
+            and "\\" not in name and name not in (".", "..") and not name.startswith(STATE_PREFIX)):
         return  # the common case, decided in one pass; anything else is looked at closely
     if not name:
         raise ReplyError("reply lists a file with an empty name")
@@ -36,6 +39,9 @@ def check_name(name: str) -> None:
         raise ReplyError("reply lists a file name with a NUL byte: %r" % name)
     if not name.isprintable():  # control characters (and Unicode line or paragraph separators)
         raise ReplyError("reply lists a file name with control characters: %r" % name)
+    if name.startswith(STATE_PREFIX):
+        raise ReplyError("reply lists a file name that straw.slurm keeps for its own state "
+                         "(%s...): %r" % (STATE_PREFIX, name))
 
 
 def check_names(names: Iterable[str]) -> None:

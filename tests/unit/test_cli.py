@@ -161,6 +161,15 @@ def test_choices(argv, attribute, value):
     assert getattr(parse(argv), attribute) == value
 
 
+def test_prune_alone_owned_or_forced():
+    assert parse([]).prune == "off"
+    assert parse(["--prune"]).prune == "owned"
+    assert parse(["--prune=force"]).prune == "force"
+    args = parse(["--prune", "force"])  # a value only after '=': here force is a server
+    assert args.prune == "owned" and args.server == ["force"]
+    refused(["--prune=all"], "--prune: invalid choice 'all'", "--prune alone, or --prune=force")
+
+
 def test_invalid_choice_names_the_choices():
     refused(["--auth", "kerberos"], "--auth: invalid choice 'kerberos'", "munge, jwt, slurm")
     refused(["--request=all"], "--request: invalid choice", "slurmd, client")
@@ -252,6 +261,7 @@ def test_check_refuses(argv, words):
     ["--srv-domain", "example.org", "22.05"],
     ["ctl", "-o", "/etc/slurm", "--", "slurmd", "-D"],
     ["--check", "--prune", "ctl"],
+    ["--check", "--prune=force", "ctl"],
 ])
 def test_check_accepts(argv):
     check(parse(argv))

@@ -24,8 +24,15 @@ class UsageError(Exception):
 
 FLAG, COUNT = "flag", "count"
 
-# option -> (attribute, kind, default). A tuple kind is the set of choices; a function
-# converts the value (raising ValueError with the reason); str takes it as it is.
+
+class OptionalValue(tuple):  # type: ignore[type-arg]
+    """The choices of an option whose value is optional: bare, it means the first; a value
+    comes only after '=' (--prune=force), so that the next word stays a server."""
+
+
+# option -> (attribute, kind, default). A tuple kind is the set of choices (an OptionalValue's
+# value may be left out); a function converts the value (raising ValueError with the reason);
+# str takes it as it is.
 _SPEC: "Dict[str, Tuple[str, Any, Any]]" = {}
 _ALIASES = {"-o": "--output-dir", "-v": "--verbose", "-V": "--version", "-l": "--list",
             "-h": "--help"}
@@ -71,10 +78,11 @@ def _declare(kind: "Any", default: "Any", *names: str) -> None:
 _declare(("munge", "jwt", "slurm"), "jwt", "--auth")
 _declare(str, ".", "--output-dir")
 _declare(COUNT, 0, "--verbose")
-for _name in ("--version", "--list", "--help", "--tls-check-hostname", "--prune", "--check",
-              "--watch"):
+for _name in ("--version", "--list", "--help", "--tls-check-hostname", "--check", "--watch"):
     _declare(FLAG, False, _name)
 _declare(("slurmd", "client"), "slurmd", "--request")
+# config_dir's OFF, OWNED and FORCE (not imported: --help and -V load no more than this module)
+_declare(OptionalValue(("owned", "force")), "off", "--prune")
 for _name in ("--jwt-key", "--jwt-user", "--jwt-token-file", "--slurm-key", "--slurm-jwks",
               "--slurm-kid", "--sack-socket", "--munge-socket", "--munge-key", "--tls-ca",
               "--tls-cert", "--tls-key", "--srv-domain", "--owner", "--group",
@@ -137,10 +145,16 @@ straw.slurm additions:
   --tls-cert PATH        a client certificate, for controllers that ask for one
   --tls-key PATH         the private key of --tls-cert
   --srv-domain DOMAIN    with no server: look up _slurmctld._tcp.DOMAIN (needs dnspython)
-  --prune                remove files the controller reports as gone (the original straw
-                         never removed anything)
+  --prune[=force]        remove files the controller reports as gone, but only those
+                         straw wrote and that are unchanged (it records them in
+                         DIR/.straw-slurm-manifest); others, such as a package's
+                         plugstack.conf or an edited copy, are kept and named in one
+                         warning; a first run without that record removes nothing.
+                         --prune=force removes every file reported gone: the way to take
+                         over a directory. (The original straw never removed anything.)
   --check                compare with the output directory and write nothing; name each
-                         file that differs and exit 1
+                         file that differs and exit 1 (with --prune, files it would keep
+                         are named too, and do not count)
   --owner USER           owner of the files written (name or uid; default: whoever runs
                          straw)
   --group GROUP          group of the files written (name or gid)
@@ -195,6 +209,12 @@ def is_release(text: str) -> bool:
 
 def _take(args: Arguments, option: str, value: "Optional[str]", rest: "List[str]") -> None:
     attribute, kind, _default = _SPEC[option]
+    if isinstance(kind, OptionalValue):
+        if value is not None and value not in kind:
+            raise UsageError("%s: invalid choice %r (give %s alone, or %s)" % (
+                option, value, option, ", ".join("%s=%s" % (option, v) for v in kind[1:])))
+        setattr(args, attribute, kind[0] if value is None else value)
+        return
     if kind in (FLAG, COUNT):
         if value is not None:
             raise UsageError("%s takes no value" % option)

@@ -16,11 +16,12 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
-    from typing import List, Optional, Sequence, Union
+    from typing import List, Optional, Sequence, Tuple, Union
 
     from .auth.credentials import Credentials
     from .cli import Arguments
     from .client import FetchResult
+    from .config_dir import Kept, Plan
     from .transport import Address
     from .watch import Children
 
@@ -156,6 +157,7 @@ class Session:
         self.tls = tls_context(args)
         self.versions_path = known_versions.default_path(args.state_dir or args.output_dir)
         client.seed(known_versions.load(self.versions_path))
+        self.kept_said: "Optional[List[Kept]]" = None
 
     def fetch(self, request: "Optional[str]" = None, register: "Optional[int]" = None) -> "FetchResult":
         """One fetch; the version that worked is remembered for the next run."""
@@ -172,8 +174,22 @@ class Session:
             known_versions.remember(self.versions_path, result.address, result.protocol_version)
         return result
 
-    def write(self, result: "FetchResult", prune: bool) -> "List[str]":
-        return write(self.args, result, prune)
+    def write(self, result: "FetchResult", prune: str) -> "List[str]":
+        """Writes what differs (see write); files kept from pruning are named in one warning,
+        and a watcher that keeps finding the same ones says so once."""
+        from .config_dir import kept_message
+        planned, warning = write(self.args, result, prune)
+        if warning:
+            warn(warning)
+        if prune != "off" and planned.kept != self.kept_said:
+            if planned.kept:
+                warn(kept_message(self.args.output_dir, planned.kept, False, "--prune=force"))
+            self.kept_said = planned.kept
+        return [c.name for c in planned.changes]
+
+
+def warn(message: str) -> None:
+    sys.stderr.write("straw: warning: %s\n" % message)
 
 
 def report(args: "Arguments", result: "FetchResult") -> None:
@@ -191,28 +207,32 @@ def report(args: "Arguments", result: "FetchResult") -> None:
         say(args, 2, "SlurmdSpoolDir is %s" % result.spool_dir)
 
 
-def write(args: "Arguments", result: "FetchResult", prune: bool) -> "List[str]":
-    """Writes what differs; the names written or removed (none when all was current)."""
-    from . import files as writer
+def write(args: "Arguments", result: "FetchResult", prune: str) -> "Tuple[Plan, Optional[str]]":
+    """Writes what differs and removes what prune allows (config_dir: off, owned or force);
+    the plan carried out, and a warning when what was written could not be recorded."""
+    from . import config_dir
+    from .files import ensure_directory
     directory = args.output_dir
-    changes = writer.plan(directory, result.files, prune, args.uid, args.gid)
-    if writer.ensure_directory(directory, args.uid, args.gid):
+    planned = config_dir.plan(directory, result.files, prune, args.uid, args.gid)
+    if ensure_directory(directory, args.uid, args.gid):
         say(args, 1, "created %s" % directory)
-    writer.apply(directory, changes, args.uid, args.gid)
+    warning = config_dir.apply(directory, planned, args.uid, args.gid)
+    changes = planned.changes
     removed = [c.name for c in changes if c.action == "remove"]
     written = [c.name for c in changes if c.action != "remove"]
     say(args, 1, "%s: %d written%s, %d removed%s, %d unchanged" % (
         directory, len(written), " (%s)" % ", ".join(written) if written else "",
         len(removed), " (%s)" % ", ".join(removed) if removed else "",
         len([f for f in result.files if f.exists]) - len(written)))
-    return [c.name for c in changes]
+    return planned, warning
 
 
 def audit(args: "Arguments", result: "FetchResult") -> int:
     """--check: one line per difference on stdout, exit 1 when anything differs."""
-    from . import files as writer
+    from . import config_dir
     directory = args.output_dir
-    changes = writer.plan(directory, result.files, args.prune, args.uid, args.gid)
+    planned = config_dir.plan(directory, result.files, args.prune, args.uid, args.gid)
+    changes = planned.changes
     attributes = ("owner, group or mode differs" if args.uid is not None or args.gid is not None
                   else "mode differs")
     for change in changes:
@@ -221,6 +241,8 @@ def audit(args: "Arguments", result: "FetchResult") -> int:
         if args.verbose:
             from .file_diffs import describe
             sys.stdout.write(describe(directory, change))
+    for kept in planned.kept:  # a run would leave them too: not a difference to fix
+        sys.stdout.write("would keep: %s (%s)\n" % (kept.name, kept.reason))
     say(args, 1, "%d differences from %s" % (len(changes), directory)
         if changes else "%s is up to date" % directory)
     return EXIT_DIFFERS if changes else EXIT_OK
@@ -238,7 +260,7 @@ def run(root: str, args: "Arguments", children: "Optional[Children]" = None) -> 
     report(args, result)
     if args.check:
         return audit(args, result)
-    write(args, result, args.prune)
+    session.write(result, args.prune)
     if args.command:
         execute(args)
     return EXIT_OK

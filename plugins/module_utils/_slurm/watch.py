@@ -171,7 +171,7 @@ class Watcher:
         self.backoff = BACKOFF_FIRST
         return result
 
-    def _apply(self, result: "FetchResult", why: str, prune: bool) -> "List[str]":
+    def _apply(self, result: "FetchResult", why: str, prune: str) -> "List[str]":
         try:
             changed = self.session.write(result, prune)  # type: List[str]
         except SlurmConfigError as error:
@@ -335,7 +335,9 @@ class Watcher:
                              delay=False)
             return
         result = FetchResult(files, None, frame.peer, push.version, release_of(push.version), [])
-        if not self._apply(result, "push from %s" % frame.peer, False):
+        # A push carries the client set only: what it leaves out is not gone, so it never
+        # removes anything (the files it writes are recorded as ours all the same).
+        if not self._apply(result, "push from %s" % frame.peer, "off"):
             log("verified push from %s: nothing changed" % frame.peer)
 
     def _holds(self, files: "List[ConfigFile]") -> bool:

@@ -44,7 +44,7 @@ def test_client_host(controllers, run_playbook, tmp_path, munge_user, release, a
     c = controllers[release]
     conf = tmp_path / "etc" / "slurm"
     conf.mkdir(parents=True)
-    (conf / "topology.conf").write_text("stale\n")  # the controller reports it absent
+    (conf / "topology.conf").write_text("stale\n")  # reported absent; not known to be ours
     (conf / "local.conf").write_text("mine\n")      # the controller never mentions it
     extra = {}
     if auth == "munge":
@@ -58,7 +58,8 @@ def test_client_host(controllers, run_playbook, tmp_path, munge_user, release, a
             assert (conf / name).read_bytes() == c.expected(name), name  # gres.conf is not UTF-8
             assert os.stat(conf / name).st_uid == 0
             assert mode(conf / name) == (0o755 if name == "prolog.sh" else 0o644), name
-    assert not (conf / "topology.conf").exists()
+    assert (conf / "topology.conf").read_text() == "stale\n"  # pruned only if we wrote it
+    assert "kept %s/topology.conf" % conf in first.stdout
     assert (conf / "local.conf").read_text() == "mine\n"
     if auth == "munge":
         key = conf.parent / "slurm-munge" / "munge.key"

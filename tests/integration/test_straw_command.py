@@ -224,6 +224,8 @@ def test_check_of_a_missing_directory_creates_nothing(controllers, tmp_path):
 
 
 def test_prune(controllers, tmp_path):
+    """--prune removes only what straw wrote (test_prune.py changes what a controller serves);
+    a file it did not write stays, and --prune=force removes it."""
     c = controllers["24.11"]
     token = token_for(c)
     (tmp_path / "topology.conf").write_text("stale\n")
@@ -231,9 +233,15 @@ def test_prune(controllers, tmp_path):
     assert straw(c.server, "-o", tmp_path, token=token).returncode == 0
     assert (tmp_path / "topology.conf").exists()  # as in straw, nothing is removed by default
     check = straw(c.server, "-o", tmp_path, "--check", "--prune", token=token)
+    assert (check.returncode, check.stdout) == (0, "would keep: topology.conf (not written by straw.slurm)\n")
+    pruned = straw(c.server, "-o", tmp_path, "--prune", token=token)
+    assert pruned.returncode == 0
+    assert (tmp_path / "topology.conf").exists()
+    assert pruned.stderr.startswith("straw: warning: kept %s/topology.conf" % tmp_path)
+    check = straw(c.server, "-o", tmp_path, "--check", "--prune=force", token=token)
     assert (check.returncode, check.stdout) == (1, "would remove: topology.conf\n")
     assert (tmp_path / "topology.conf").exists()
-    assert straw(c.server, "-o", tmp_path, "--prune", token=token).returncode == 0
+    assert straw(c.server, "-o", tmp_path, "--prune=force", token=token).returncode == 0
     assert not (tmp_path / "topology.conf").exists()
     assert (tmp_path / "mine.conf").read_text() == "mine\n"  # never mentioned: never touched
 

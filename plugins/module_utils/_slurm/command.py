@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
     from .auth.credentials import Credentials
     from .cli import Arguments
     from .client import FetchResult
-    from .config_dir import Kept, Plan
+    from .config_dir import Plan
     from .transport import Address
     from .watch import Children
 
@@ -157,7 +157,7 @@ class Session:
         self.tls = tls_context(args)
         self.versions_path = known_versions.default_path(args.state_dir or args.output_dir)
         client.seed(known_versions.load(self.versions_path))
-        self.kept_said: "Optional[List[Kept]]" = None
+        self.kept_said: "Optional[List[str]]" = None
 
     def fetch(self, request: "Optional[str]" = None, register: "Optional[int]" = None) -> "FetchResult":
         """One fetch; the version that worked is remembered for the next run."""
@@ -181,10 +181,11 @@ class Session:
         planned, warning = write(self.args, result, prune)
         if warning:
             warn(warning)
-        if prune != "off" and planned.kept != self.kept_said:
-            if planned.kept:
+        kept = [k.name for k in planned.kept]
+        if prune != "off" and kept != self.kept_said:
+            if kept:
                 warn(kept_message(self.args.output_dir, planned.kept, False, "--prune=force"))
-            self.kept_said = planned.kept
+            self.kept_said = kept
         return [c.name for c in planned.changes]
 
 

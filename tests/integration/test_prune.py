@@ -338,3 +338,23 @@ def wait_for(predicate, timeout, step=0.05):
             return True
         time.sleep(step)
     return False
+
+
+@pytest.mark.parametrize("prune, words", [(True, ["--prune"]), ("force", ["--prune=force"]),
+                                          ("yes", ["--prune"]), (False, [])])
+def test_role_units_prune_as_the_role_does(run_collecting, prune, words):
+    """The command line the refresh units run, as the role's vars make it from configless_prune."""
+    role = os.path.join(ROOT, "roles", "configless")
+    (argv,), _proc = run_collecting("""
+    - ansible.builtin.include_vars: {file: %s/defaults/main.yml}
+    - ansible.builtin.include_vars: {file: %s/vars/main.yml}
+    - ansible.builtin.set_fact: {results: "{{ [__configless_exec_args] }}"}
+""" % (role, role), "-e", json.dumps({"configless_prune": prune, "configless_servers": ["ctl1"]}))
+    assert [word for word in argv if word.startswith("--prune")] == words
+
+
+def test_role_refuses_a_prune_it_does_not_know(ctl, run_playbook, tmp_path):
+    proc = run_playbook(play(role_vars(ctl, tmp_path / "conf", configless_prune="always")), check=False)
+    assert proc.returncode != 0
+    assert "configless_prune is true, false or force, not always" in proc.stdout
+    assert not (tmp_path / "conf").exists()

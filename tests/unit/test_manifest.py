@@ -9,6 +9,7 @@ import pytest
 
 from _slurm import manifest
 from _slurm.errors import ReplyError
+from _slurm.files import temporary_name
 from _slurm.manifest import FILE_NAME, decode, digest, encode, load, save
 from _slurm.names import check_name
 
@@ -37,11 +38,17 @@ def test_no_manifest_is_none(tmp_path):
     assert load(str(tmp_path / "absent")) is None
 
 
-def test_a_name_no_controller_may_send():
+@pytest.mark.parametrize("name", [FILE_NAME, temporary_name(FILE_NAME, "0123456789ab"),
+                                  ".straw-versions", "..straw-versions.123.tmp"])
+def test_names_no_controller_may_send(name):
+    """The manifest, the remembered versions, and their temporaries."""
     with pytest.raises(ReplyError, match="own state"):
-        check_name(FILE_NAME)
-    with pytest.raises(ReplyError, match="own state"):
-        check_name(FILE_NAME + ".0123456789ab.new")  # its temporary too
+        check_name(name)
+
+
+@pytest.mark.parametrize("name", ["straw-slurm-manifest", "straw.conf", ".straw.conf", "x.straw-y"])
+def test_names_like_ours_that_a_controller_may_send(name):
+    check_name(name)
 
 
 def sealed(body):

@@ -5,8 +5,9 @@
 
 A real slurmctld ships bare names (includes with a '/' and absolute scripts are never
 shipped), so anything else comes from a broken or hostile peer and fails the whole fetch.
-Names beginning with STATE_PREFIX are straw.slurm's own state beside the files (the manifest,
-the remembered versions): no controller's name may overwrite them.
+Hidden names beginning with "straw-" (STATE_PREFIX, or more dots before it, as the
+temporaries of those files have) are straw.slurm's own state beside the files: the manifest,
+the remembered versions. No controller's name may overwrite them.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ MAX_NAME = 255
 STATE_PREFIX = ".straw-"
 
 
+def is_state_name(name: str) -> bool:
+    """One of straw.slurm's own files (or their temporaries), never a controller's."""
+    return name[:1] == "." and name.lstrip(".").startswith(STATE_PREFIX[1:])
+
+
 def check_name(name: str) -> None:
     if (name.isascii() and name.isprintable() and 0 < len(name) <= MAX_NAME and "/" not in name
-            and "\\" not in name and name not in (".", "..") and not name.startswith(STATE_PREFIX)):
+            and "\\" not in name and name not in (".", "..") and not is_state_name(name)):
         return  # the common case, decided in one pass; anything else is looked at closely
     if not name:
         raise ReplyError("reply lists a file with an empty name")
@@ -39,7 +45,7 @@ def check_name(name: str) -> None:
         raise ReplyError("reply lists a file name with a NUL byte: %r" % name)
     if not name.isprintable():  # control characters (and Unicode line or paragraph separators)
         raise ReplyError("reply lists a file name with control characters: %r" % name)
-    if name.startswith(STATE_PREFIX):
+    if is_state_name(name):
         raise ReplyError("reply lists a file name that straw.slurm keeps for its own state "
                          "(%s...): %r" % (STATE_PREFIX, name))
 

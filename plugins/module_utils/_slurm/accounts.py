@@ -14,23 +14,21 @@ if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
 
 def user_id(name: "str | int") -> "Optional[int]":
     """The uid of a user name or number; None when no such user exists here."""
-    text = str(name)
-    if text.isdigit():
-        return int(text)
-    import pwd
-    try:
-        return pwd.getpwnam(text).pw_uid
-    except KeyError:
-        return None
+    return _lookup(name, "pwd")
 
 
 def group_id(name: "str | int") -> "Optional[int]":
     """The gid of a group name or number; None when no such group exists here."""
+    return _lookup(name, "grp")
+
+
+def _lookup(name: "str | int", database: str) -> "Optional[int]":
     text = str(name)
     if text.isdigit():
         return int(text)
     import grp
+    import pwd
     try:
-        return grp.getgrnam(text).gr_gid
+        return pwd.getpwnam(text).pw_uid if database == "pwd" else grp.getgrnam(text).gr_gid
     except KeyError:
         return None

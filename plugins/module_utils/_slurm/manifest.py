@@ -22,7 +22,7 @@ from .names import STATE_PREFIX, check_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    from typing import Any, Dict, Optional
+    from typing import Dict, Optional
 
 FILE_NAME = STATE_PREFIX + "slurm-manifest"
 MODE = 0o600
@@ -32,21 +32,10 @@ _MAX_BYTES = 1 << 20
 _HEX = frozenset("0123456789abcdef")
 
 
-def _sha256() -> "Any":
-    """Python's own SHA-256: hashlib would load OpenSSL, which a plain fetch does not need."""
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found]
-        except ImportError:  # a build without them
-            from hashlib import sha256
-    return sha256
-
-
 def digest(data: "bytes | memoryview") -> str:
     """The sha256 of data in hex, as the manifest records it."""
-    return str(_sha256()(data).hexdigest())
+    from .sha import sha256
+    return str(sha256()(data).hexdigest())
 
 
 def path_in(directory: str) -> str:

@@ -146,8 +146,9 @@ def _check_key(key: bytes, where: str = "") -> None:
 def _subkeys(key: bytes) -> Tuple[bytes, bytes]:
     """(cipher subkey, MAC subkey): SHA-1 of the key file followed by "1", resp. "2"."""
     _check_key(key)
-    sha1 = _builtin("sha1")
-    return sha1(key + b"1").digest(), sha1(key + b"2").digest()
+    from ..sha import sha1
+    new = sha1()
+    return new(key + b"1").digest(), new(key + b"2").digest()
 
 
 def _digest(mac: int) -> str:
@@ -242,7 +243,8 @@ def encode(key: bytes, payload: bytes, uid: int, gid: int, ttl: int = DEFAULT_TT
         zip = ZIP_NONE
     outer = bytes([_VERSION, cipher, mac, zip, len(realm_bytes)]) + realm_bytes + iv
     if mac == MAC_SHA256:  # the default, without loading OpenSSL for hashlib and hmac
-        tag = _hmac(mac_subkey, outer + inner, _builtin("sha256"))
+        from ..sha import sha256
+        tag = _hmac(mac_subkey, outer + inner, sha256())
     else:
         import hmac
         tag = hmac.new(mac_subkey, outer + inner, digest).digest()
@@ -255,23 +257,6 @@ def encode(key: bytes, payload: bytes, uid: int, gid: int, ttl: int = DEFAULT_TT
 
 _IPAD = bytes(byte ^ 0x36 for byte in range(256))
 _OPAD = bytes(byte ^ 0x5C for byte in range(256))
-
-
-def _builtin(name: str) -> "Any":
-    """Python's own SHA-1 or SHA-256 (no OpenSSL to load: a credential from the key should
-    cost less than asking munged for one); hashlib's where a build lacks them."""
-    try:
-        if name == "sha1":
-            from _sha1 import sha1  # type: ignore[import-not-found]
-            return sha1
-        try:
-            from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
-        except ImportError:
-            from _sha256 import sha256  # type: ignore[import-not-found]
-        return sha256
-    except ImportError:
-        import hashlib
-        return getattr(hashlib, name)
 
 
 def _hmac(key: bytes, message: bytes, new: "Any") -> bytes:

@@ -7,26 +7,20 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """Options for minting an auth/jwt token, shared by config_facts and the jwt_token lookup."""
+    """Options shared by config_facts and the jwt_token lookup: whom a minted token names and
+    how long it lives. Each plugin documents its own jwt_key, since where the key is read (the
+    target or the Ansible controller) is what tells them apart."""
 
     DOCUMENTATION = r"""
 options:
-  jwt_key:
-    description:
-      - Path of the cluster's C(jwt_hs256.key) (C(AuthAltParameters=jwt_key=)), to mint a
-        short-lived HS256 token the way C(scontrol token) does, with the claims C(iat), C(exp)
-        and C(sun). Needs PyJWT where the plugin runs.
-      - Anyone holding this key is root on the cluster. Prefer the P(straw.slurm.jwt_token#lookup)
-        lookup, which mints on the Ansible controller so the key never reaches the targets.
-    type: path
   jwt_user:
     description:
-      - The user the token names (claim C(sun)). The slurmd file set needs root or SlurmUser;
-        any user the controller knows gets the client set.
+      - The user a token minted from O(jwt_key) names (claim C(sun)). The slurmd file set needs
+        root or SlurmUser; any user the controller knows gets the client set.
     type: str
     default: slurm
   jwt_lifetime:
-    description: Seconds the minted token stays valid.
+    description: Seconds a token minted from O(jwt_key) stays valid (claims C(iat) and C(exp)).
     type: int
     default: 300
 """

@@ -16,17 +16,33 @@ description:
     This is the recommended way to use auth/jwt.
   - The token is a secret for its lifetime. Use it in module parameters marked no_log (such as
     C(jwt_token)) or set C(no_log) where you store it.
-  - Needs PyJWT on the Ansible controller.
+requirements:
+  - PyJWT on the Ansible controller.
 author:
   - straw.slurm developers (@straw-slurm)
 options:
   _terms:
     description: Not used.
     required: false
+  jwt_key:
+    description:
+      - Path on the Ansible controller of the cluster's C(jwt_hs256.key)
+        (C(AuthAltParameters=jwt_key=)). The token is signed with it, HS256, the way
+        C(scontrol token) does (see O(jwt_user) and O(jwt_lifetime)). Must be given.
+      - Anyone holding this key is root on the cluster. It is read here, on the Ansible
+        controller, and never sent to the targets; only the short-lived token is.
+    type: path
 extends_documentation_fragment:
   - straw.slurm.jwt
-notes:
-  - O(jwt_key) is read on the Ansible controller.
+seealso:
+  - module: straw.slurm.config_facts
+    description: >-
+      Takes the token as O(straw.slurm.config_facts#module:jwt_token), with
+      O(straw.slurm.config_facts#module:auth=jwt); the P(straw.slurm.configless#role) role
+      takes it as O(straw.slurm.configless#role:main:configless_jwt_token).
+  - name: Slurm's JWT authentication
+    link: https://slurm.schedmd.com/jwt.html
+    description: How a cluster turns on auth/jwt (C(AuthAltTypes=auth/jwt)) and where C(jwt_hs256.key) lives.
 """
 
 EXAMPLES = r"""

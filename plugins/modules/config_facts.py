@@ -13,11 +13,16 @@ version_added: 0.1.0
 description:
   - Sends slurmctld the C(REQUEST_CONFIG) RPC that configless C(slurmd) and C(sackd) send, and
     returns the configuration files it answers with as facts.
-  - Needs no Slurm daemon and no Slurm binaries on the target, only Python 3.8 or newer.
-    Minting a JWT from a key needs PyJWT.
+  - Needs no Slurm daemon and no Slurm binaries on the target, only Python 3.8 or newer and
+    its standard library (see the requirements for the two exceptions).
   - Speaks every Slurm release from 20.11 to 26.05 and finds the protocol version by itself.
   - Changes nothing on the target, so it also runs in check mode; use the
-    M(straw.slurm.config_files) module or the C(straw.slurm.configless) role to write the files.
+    M(straw.slurm.config_files) module or the P(straw.slurm.configless#role) role to write the files.
+requirements:
+  - Python 3.8 or newer on the target.
+  - PyJWT on the target, only to mint a token there from O(jwt_key), or to sign auth/slurm
+    tokens with O(slurm_key) or O(slurm_jwks).
+  - dnspython on the target, only to find the controllers in DNS SRV records (O(servers) empty).
 author:
   - straw.slurm developers (@straw-slurm)
 options:
@@ -82,6 +87,15 @@ options:
         P(straw.slurm.jwt_token#lookup) lookup. When neither this nor O(jwt_key) is set, the
         C(SLURM_JWT) environment variable of the module is used.
     type: str
+  jwt_key:
+    description:
+      - Path on the target of the cluster's C(jwt_hs256.key) (C(AuthAltParameters=jwt_key=)), to
+        mint a short-lived HS256 token there for O(auth=jwt), the way C(scontrol token) does (see
+        O(jwt_user) and O(jwt_lifetime)). Needs PyJWT on the target.
+      - Anyone holding this key is root on the cluster. Prefer the P(straw.slurm.jwt_token#lookup)
+        lookup, which mints the token on the Ansible controller, and pass its token as
+        O(jwt_token); then the key never reaches the targets.
+    type: path
   slurm_key:
     description:
       - Path of the cluster's C(slurm.key) for O(auth=slurm). Defaults to C(/etc/slurm/slurm.key)
@@ -141,6 +155,15 @@ notes:
   - The facts carry the files' contents; they are not secrets, but they can be large.
 seealso:
   - module: straw.slurm.config_files
+    description: Writes the files this module returns, atomically, with their owners and modes.
+  - plugin: straw.slurm.jwt_token
+    plugin_type: lookup
+    description: >-
+      Mints the token for O(jwt_token) on the Ansible controller, so that C(jwt_hs256.key)
+      stays there.
+  - name: Slurm's configless documentation
+    link: https://slurm.schedmd.com/configless_slurm.html
+    description: How a cluster serves its configuration (C(SlurmctldParameters=enable_configless)).
 attributes:
   check_mode:
     support: full

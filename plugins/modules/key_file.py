@@ -17,6 +17,9 @@ description:
     group and mode asked for; nothing is written when the bytes, owner and mode already match.
   - The key never appears in the result, the diff or an error message. Diff mode says only
     whether the key changed.
+  - The P(straw.slurm.configless#role) role installs the munge key or C(slurm.key) with this
+    module (from O(straw.slurm.configless#role:main:configless_munge_key) or
+    O(straw.slurm.configless#role:main:configless_slurm_key)).
 author:
   - straw.slurm developers (@straw-slurm)
 options:
@@ -38,6 +41,17 @@ options:
     description: Mode, as an octal string.
     type: str
     default: '0400'
+seealso:
+  - module: straw.slurm.config_facts
+    description: >-
+      Fetches with the keys this module installs: a munge key with no munged
+      (O(straw.slurm.config_facts#module:munge_key_path)), or C(slurm.key) for auth/slurm
+      (O(straw.slurm.config_facts#module:slurm_key)).
+  - module: ansible.builtin.copy
+    description: For text files; its O(ansible.builtin.copy#module:content) cannot carry a key's random bytes.
+  - name: Slurm's authentication plugins
+    link: https://slurm.schedmd.com/authentication.html
+    description: What C(munge.key) and C(slurm.key) are, and who must hold them.
 attributes:
   check_mode:
     support: full

@@ -15,7 +15,7 @@ description:
     returns the configuration files it answers with as facts.
   - Needs no Slurm daemon and no Slurm binaries on the target, only Python 3.8 or newer and
     its standard library (see the requirements for the two exceptions).
-  - Speaks every Slurm release from 20.11 to 26.05 and finds the protocol version by itself.
+  - Speaks every Slurm release from 20.11 to 26.11 and finds the protocol version by itself.
   - Changes nothing on the target, so it also runs in check mode; use the
     M(straw.slurm.config_files) module or the P(straw.slurm.configless#role) role to write the files.
 requirements:

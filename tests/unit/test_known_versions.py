@@ -159,7 +159,7 @@ def test_bad_entries_are_skipped_and_good_ones_kept(path):
     write(path, MAGIC + "\n".join([
         "ctl1 6817 45",  # good
         "ctl2 0 45", "ctl2 65536 45", "ctl2 -1 45", "ctl2 port 45", "ctl2 6817.0 45",
-        "ctl3 6817 34", "ctl3 6817 46", "ctl3 6817 -40", "ctl3 6817 40.5", "ctl3 6817 x",
+        "ctl3 6817 34", "ctl3 6817 47", "ctl3 6817 -40", "ctl3 6817 40.5", "ctl3 6817 x",
         " 6817 45",  # no host
         "ctl4 6817", "ctl4 6817 45 extra", "ctl4  6817 45", "ctl4\t6817\t45", "",
         "::1 7000 38",  # good

@@ -59,7 +59,10 @@ CASES = {
     "25.11 (HTTP off)": (44, [41, 42, 43, 44], "rc1007", 44),
     "25.11 (HTTP on)": (44, [41, 42, 43, 44], "http", 44),
     "26.05": (45, [42, 43, 44, 45], "close", 45),
-    "26.11": (46, [43, 44, 45, 46], "close", 45),
+    "26.05 (HTTP on)": (45, [42, 43, 44, 45], "http", 45),
+    "26.11": (46, [43, 44, 45, 46], "close", 46),
+    "26.11 (HTTP on)": (46, [43, 44, 45, 46], "http", 46),
+    "27.05 (as master will be next)": (47, [44, 45, 46, 47], "close", 46),
 }
 
 
@@ -75,7 +78,7 @@ def test_finds_the_highest_common_version(release):
 def test_rc1007_jumps_straight_to_the_controllers_version():
     controller = Controller(42, [39, 40, 41, 42], "rc1007")
     client.fetch(["ctl"], JwtCredentials("t"), send=controller)
-    assert controller.seen == [45, 42]
+    assert controller.seen == [46, 42]
 
 
 def test_the_version_that_worked_is_tried_first_next_time():
@@ -93,14 +96,35 @@ def test_pinned_release_outside_the_window_names_the_controllers_release():
     assert controller.seen == [45]
 
 
+def test_26_11_is_spoken_natively_and_named():
+    controller = Controller(46, [43, 44, 45, 46], "close")
+    result = client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    assert result.release == "26.11" and controller.seen == [46]
+
+
+def test_26_05_costs_one_refusal_then_its_own_version():
+    controller = Controller(45, [42, 43, 44, 45], "close")
+    assert client.fetch(["ctl"], JwtCredentials("t"), send=controller).release == "26.05"
+    assert controller.seen == [46, 45]
+
+
+def test_http_after_a_remembered_old_version_tries_every_version_from_25_11s():
+    """A controller that answered 24.11's version and now answers HTTP was upgraded to 25.11
+    or newer: every version from 25.11's up is a candidate, not 25.11's alone."""
+    controller = Controller(45, [42, 43, 44, 45], "http")
+    client._negotiated[client.parse_address("ctl")] = 41 << 8
+    assert client.fetch(["ctl"], JwtCredentials("t"), send=controller).release == "26.05"
+    assert controller.seen == [41, 46, 45]
+
+
 def test_silence_at_every_version_is_reported_as_ambiguous_with_a_hint():
     controller = Controller(38, [], "close")
     with pytest.raises(FetchError) as info:
         client.fetch(["ctl"], JwtCredentials("t"), send=controller)
     message = str(info.value)
     assert "closed the connection without replying" in message
-    assert "20.02 to 26.05" in message and "auth jwt" in message
-    assert len(controller.seen) == 11
+    assert "20.02 to 26.11" in message and "auth jwt" in message
+    assert len(controller.seen) == 12
 
 
 def test_real_answers_stop_the_probing():

@@ -26,7 +26,7 @@ from _slurm.wire import packstr, u32
 from fixtures.hostile import GOOD, NO_AUTH, config_frame, frame
 from fixtures.servers import Listener, ScriptedController, refused_port
 
-ALL = [v >> 8 for v in probe_order()]  # 45 .. 35
+ALL = [v >> 8 for v in probe_order()]  # 46 .. 35
 #: A well-formed dummy JWT (these controllers never check it; the client's own check_token
 #: passes it): header {"alg":"HS256","typ":"JWT"}, claims {"iat":1700000000,
 #: "exp":4102444800,"sun":"slurm"}, a signature of 32 zero bytes.
@@ -74,7 +74,7 @@ def rc_reply(version, rc):
 def scripted(window, reject="close", native=None, slow=None):
     """A controller that accepts the protocol numbers in window and turns the others down the
     way its release does; slow maps accepted numbers to a delay before the answer."""
-    native = (native or max(window or [45])) << 8
+    native = (native or max(window or [NEWEST >> 8])) << 8
     arrivals = []
 
     def reply(version, _request):
@@ -179,7 +179,7 @@ def test_24_11_style_rc1007_jumps_to_the_controllers_version(controllers):
     result = fetch(controller)
     assert result.protocol_version == 42 << 8 and result.release == "24.11"
     assert settled_count(controller) == 2
-    assert versions_seen(controller) == [45, 42]
+    assert versions_seen(controller) == [46, 42]
 
 
 def test_25_11_style_http_the_highest_accepted_wins(controllers):
@@ -191,9 +191,20 @@ def test_25_11_style_http_the_highest_accepted_wins(controllers):
 
 
 def test_newest_accepted_at_once_is_one_connection(controllers):
-    controller = controllers(scripted([42, 43, 44, 45]))
-    assert fetch(controller).protocol_version == 45 << 8
+    controller = controllers(scripted([43, 44, 45, 46]))
+    result = fetch(controller)
+    assert result.protocol_version == 46 << 8 and result.release == "26.11"
     assert settled_count(controller) == 1
+
+
+def test_26_05_style_silent_close_of_26_11s_version_then_its_own(controllers):
+    """26.05 turns 26.11's version down silently; its own, the highest of what follows,
+    settles the search without waiting for the rest."""
+    controller = controllers(scripted([42, 43, 44, 45]))
+    result = fetch(controller)
+    assert result.protocol_version == 45 << 8 and result.release == "26.05"
+    check_first_alone(controller)
+    assert settled_count(controller) <= len(ALL)
 
 
 def test_20_11_style_oldest_window(controllers):
@@ -209,7 +220,7 @@ def test_a_controller_that_accepts_nothing(controllers):
         fetch(controller)
     message = str(info.value)
     assert "closed the connection without replying to every protocol version from Slurm " \
-           "20.02 to 26.05" in message
+           "20.02 to 26.11" in message
     assert "auth jwt" in message  # the hint: the credential may be what is refused
     (_server, error), = info.value.attempts
     assert isinstance(error, ClosedError)
@@ -239,7 +250,7 @@ def test_all_accepted_versions_slow(controllers):
     controller = controllers(scripted([40, 41, 42, 43], reject="rc1007", native=43,
                                       slow={40: 0.3, 41: 0.3, 42: 0.3, 43: 0.3}))
     assert fetch(controller).protocol_version == 43 << 8
-    assert versions_seen(controller) == [45, 43]
+    assert versions_seen(controller) == [46, 43]
 
 
 def test_a_controller_that_resets_everything(controllers):
@@ -248,7 +259,7 @@ def test_a_controller_that_resets_everything(controllers):
         fetch(controller)
     (_server, error), = info.value.attempts
     assert isinstance(error, ClosedError)
-    assert "every protocol version from Slurm 20.02 to 26.05" in str(error)
+    assert "every protocol version from Slurm 20.02 to 26.11" in str(error)
     # Each version once, plus one TLS handshake to tell slurmctld from a TLS server.
     assert settled_count(controller) <= len(ALL) + 1
     assert sorted(versions_seen(controller)) == sorted(ALL)
@@ -339,10 +350,10 @@ def dual_stack(monkeypatch):
 
 
 def test_a_name_whose_first_address_is_dead_serves_a_single_attempt(controllers, dual_stack):
-    controller = controllers(scripted([42, 43, 44, 45]))
+    controller = controllers(scripted([43, 44, 45, 46]))
     result = client.fetch(["%s:%d" % (dual_stack, controller.port)], JwtCredentials(token=TOKEN),
                           timeout=TIMEOUT)
-    assert result.protocol_version == 45 << 8
+    assert result.protocol_version == 46 << 8
 
 
 def test_a_name_whose_first_address_is_dead_negotiates(controllers, dual_stack):
@@ -456,7 +467,7 @@ def test_the_dummy_token_is_well_formed():
 
 
 def test_versions_span():
-    assert ALL[0] == NEWEST >> 8 and ALL[-1] == OLDEST >> 8 and len(ALL) == 11
+    assert ALL[0] == NEWEST >> 8 and ALL[-1] == OLDEST >> 8 and len(ALL) == 12
 
 
 def test_negotiation_needs_no_threads_nor_typing():
@@ -471,11 +482,19 @@ def test_negotiation_needs_no_threads_nor_typing():
     assert "threading" not in modules and "typing" not in modules
 
 
-def test_http_from_the_newest_jumps_to_25_11_in_one_more_connection(controllers):
-    """Only 25.11 and newer answer HTTP, and all of them accept 25.11's version."""
+def test_http_from_the_newest_leaves_only_25_11s_version_and_newer(controllers):
+    """Only 25.11 and newer answer HTTP, and all of them accept 25.11's version: after the
+    newest, only the versions between go out (25.11's and 26.05's), together."""
     controller = controllers(scripted([41, 42, 43, 44], reject="http"))
     assert fetch(controller).protocol_version == 44 << 8
-    assert sorted(versions_seen(controller)) == [44, 45]
+    assert sorted(versions_seen(controller)) == [44, 45, 46]
+
+
+def test_26_05_with_http_answers_http_to_26_11s_version_and_is_found(controllers):
+    controller = controllers(scripted([42, 43, 44, 45], reject="http"))
+    result = fetch(controller)
+    assert result.protocol_version == 45 << 8 and result.release == "26.05"
+    assert set(versions_seen(controller)) <= {44, 45, 46} and versions_seen(controller)[0] == 46
 
 
 def test_a_window_of_three_old_versions_settles_without_waiting_for_rejections(controllers):
@@ -485,7 +504,7 @@ def test_a_window_of_three_old_versions_settles_without_waiting_for_rejections(c
         number = version >> 8
         if number in (36, 37, 38):
             return config_reply(version)
-        if number == 45:
+        if number == NEWEST >> 8:
             return None  # the first attempt, turned down at once
         return lambda conn: time.sleep(1.5)  # the others, turned down slowly
     controller = controllers(ScriptedController(reply))
@@ -499,7 +518,7 @@ def test_four_accepted_versions_end_at_the_controllers_own(controllers):
         number = version >> 8
         if number in (40, 41, 42, 43):
             return config_reply(version)
-        if number == 45:
+        if number == NEWEST >> 8:
             return None
         return lambda conn: time.sleep(1.5)
     controller = controllers(ScriptedController(reply))

@@ -6,9 +6,11 @@ controller accepts, or the error that says why there is none.
 
 Controllers turn a version down in one of three ways: 20.02-24.05 and 26.05+ close
 silently (after sleeping 10 ms), 24.11-25.11 answer rc 1007 in their own version, and
-25.11+ with HTTP on answer HTTP. The last two name the version to try next; after a silent
-close every other version goes out at once (probe.py) and the highest accepted wins. Only
-first contacts and changed controllers come here: a repeat fetch is one attempt in client.py.
+25.11+ with HTTP on answer HTTP. The last two narrow the search (rc 1007 names the version
+to try next; HTTP means 25.11 or newer, so only the versions from 25.11's up remain); after a
+silent close every other version goes out at once (probe.py) and the highest accepted wins.
+Only first contacts and changed controllers come here: a repeat fetch is one attempt in
+client.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .attempt import attempt, controller_error, decoded, frame, rejected
 from .errors import ClosedError, HttpReplyError, ReplyError
 from .messages import ConfigReply, RcReply
 from .transport import exchange
-from .versions import NEWEST, PROTO_23_11, best_within_window, probe_order, release_of
+from .versions import PROTO_23_11, best_within_window, probe_order, release_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -30,6 +32,13 @@ if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
 
 #: Controllers that answer an unknown version with HTTP (25.11 and newer) all accept 25.11's.
 HTTP_ERA = 44 << 8
+
+
+def after_http(first: int) -> "List[int]":
+    """What remains to try once version first drew HTTP: the controller is 25.11 or newer,
+    so one of the versions from 25.11's up is its own (26.05 answers HTTP to 26.11's and
+    accepts 26.05's, 25.11 accepts only its own of these); they go out together."""
+    return [v for v in probe_order() if v >= HTTP_ERA and v != first]
 
 
 def known_best(decoded_replies: "Dict[int, object]", versions: "List[int]") -> bool:
@@ -97,8 +106,8 @@ def after_refusal(address: "Address", first: int, outcome: object, protocol: "Op
         if isinstance(outcome, RcReply):  # 24.11-25.11 told us their version: jump to it
             best = best_within_window(outcome.version)
             rest = [best] if best is not None and best != first else rest
-        elif isinstance(outcome, HttpReplyError):  # 25.11 or newer: all accept 25.11's
-            rest = [v for v in (NEWEST, HTTP_ERA) if v != first]
+        elif isinstance(outcome, HttpReplyError):  # 25.11 or newer, older than first
+            rest = after_http(first)
         if send is exchange and len(rest) > 1:
             results.update(_in_parallel(address, rest, credentials, flags, timeout, max_frame,
                                         tls, port))

@@ -29,11 +29,12 @@ RELEASES: Dict[str, int] = {
     "25.05": 43,
     "25.11": 44,
     "26.05": 45,
+    "26.11": 46,
 }
 
 #: The releases this project is tested against and documents as supported.
 SUPPORTED_RELEASES = ("20.11", "21.08", "22.05", "23.02", "23.11", "24.05",
-                      "24.11", "25.05", "25.11", "26.05")
+                      "24.11", "25.05", "25.11", "26.05", "26.11")
 
 _BY_NUMBER = {number: release for release, number in RELEASES.items()}
 

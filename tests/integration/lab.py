@@ -5,7 +5,8 @@ from typing import Dict, NamedTuple, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(ROOT, "tests", "lab", "lab")
-TLS_BUILD = os.path.join(ROOT, "tests", "lab", "tls-build")
+SRC_BUILD = os.path.join(ROOT, "tests", "lab", "src-build")
+NO_BUILD = 3  # src-build's status when there is no build and no sources to make one
 
 
 class Controller(NamedTuple):
@@ -78,11 +79,24 @@ def stop_all() -> None:
         subprocess.run([LAB, "stop", suite], check=False)
 
 
-# The TLS controller: Slurm 25.11 built from source with tls/s2n (tests/lab/tls-build), in
+def built(flavour: str) -> Tuple[bool, str]:
+    """(True, chroot) once the from-source build flavour (tls, next) is there, building it
+    first when its sources are given (minutes); (False, why) when it is absent and cannot be
+    made."""
+    proc = subprocess.run([SRC_BUILD, flavour], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, check=False)
+    if proc.returncode == NO_BUILD:
+        return False, proc.stdout.strip()
+    if proc.returncode != 0:
+        raise RuntimeError("src-build %s failed (%d):\n%s"
+                           % (flavour, proc.returncode, proc.stdout[-3000:]))
+    return True, proc.stdout.strip()
+
+
+# The TLS controller: Slurm 25.11 built from source with tls/s2n (tests/lab/src-build tls), in
 # the lab's "tls" chroot; one controller per auth type, each on its own port.
 TLS_SUITE = "tls"
 TLS_PORTS: Dict[str, int] = {"munge": 17417, "slurm": 17517}
-TLS_NO_BUILD = 3  # tls-build's status when there is no build and no sources to make one
 
 
 class TlsController(Controller):
@@ -99,15 +113,8 @@ class TlsController(Controller):
 
 
 def tls_available() -> Tuple[bool, str]:
-    """(True, chroot) once the TLS build is there, building it first when STRAW_S2N_SRC and
-    STRAW_SLURM_SRC are set (minutes); (False, why) when it is absent and cannot be made."""
-    proc = subprocess.run([TLS_BUILD], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, check=False)
-    if proc.returncode == TLS_NO_BUILD:
-        return False, proc.stdout.strip()
-    if proc.returncode != 0:
-        raise RuntimeError("tls-build failed (%d):\n%s" % (proc.returncode, proc.stdout[-3000:]))
-    return True, proc.stdout.strip()
+    """The TLS build, made first when STRAW_S2N_SRC and STRAW_SLURM_SRC are set."""
+    return built(TLS_SUITE)
 
 
 def up_tls(auth: str = "munge", name: str = "", port: int = 0, tls: bool = True) -> TlsController:
@@ -125,3 +132,35 @@ def up_tls(auth: str = "munge", name: str = "", port: int = 0, tls: bool = True)
 def stop_tls() -> None:
     """Stops every controller and munged of the TLS chroot and unmounts it."""
     subprocess.run([LAB, "stop", TLS_SUITE], check=False)
+
+
+# SchedMD's master, the next release (26.11, protocol 46), built from source by
+# tests/lab/src-build next (STRAW_SLURM_NEXT_SRC) into the lab's "next" chroot, without TLS;
+# one controller per auth type, each on its own port.
+NEXT_SUITE = "next"
+NEXT_PORTS: Dict[str, int] = {"munge": 19017, "slurm": 19027}
+
+
+def next_available() -> Tuple[bool, str]:
+    """The build of master, made first when its sources are given."""
+    return built(NEXT_SUITE)
+
+
+def next_release(root: str) -> str:
+    """The release the build of master is ("26.11"), as its sources' META says."""
+    with open(os.path.join(root, "opt", "slurm", "RELEASE")) as handle:
+        return handle.read().strip()
+
+
+def up_next(auth: str = "munge", name: str = "", port: int = 0) -> Controller:
+    """Starts (or finds running) a controller of master; auth is as for up()."""
+    name = name or "next-%s" % auth
+    port = port or NEXT_PORTS[auth]
+    root = subprocess.run([LAB, "up", name, NEXT_SUITE, str(port), auth], check=True,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    return Controller(next_release(root), NEXT_SUITE, name, port, root)
+
+
+def stop_next() -> None:
+    """Stops every controller and munged of master's chroot and unmounts it."""
+    subprocess.run([LAB, "stop", NEXT_SUITE], check=False)

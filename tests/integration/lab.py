@@ -138,7 +138,7 @@ def stop_tls() -> None:
 # tests/lab/src-build next (STRAW_SLURM_NEXT_SRC) into the lab's "next" chroot, without TLS;
 # one controller per auth type, each on its own port.
 NEXT_SUITE = "next"
-NEXT_PORTS: Dict[str, int] = {"munge": 19017, "slurm": 19027}
+NEXT_PORTS: Dict[str, int] = {"munge": 19017, "slurm": 19027, "nohttp": 19037}
 
 
 def next_available() -> Tuple[bool, str]:
@@ -153,7 +153,8 @@ def next_release(root: str) -> str:
 
 
 def up_next(auth: str = "munge", name: str = "", port: int = 0) -> Controller:
-    """Starts (or finds running) a controller of master; auth is as for up()."""
+    """Starts (or finds running) a controller of master; auth is as for up(), or nohttp
+    (munge, with the HTTP the build answers on its RPC port turned off)."""
     name = name or "next-%s" % auth
     port = port or NEXT_PORTS[auth]
     root = subprocess.run([LAB, "up", name, NEXT_SUITE, str(port), auth], check=True,

@@ -1,8 +1,9 @@
 """The next release against the real thing: SchedMD's master (Slurm 26.11, protocol 46) built
 from source by tests/lab/src-build next, as a configless controller (munge with jwt, and
-auth/slurm): both request sets with every auth, the negotiation, and pushes after a real
-`scontrol reconfigure` taken by `bin/straw --watch`. Without the build (and without its
-sources: STRAW_SLURM_NEXT_SRC) every test skips, saying why."""
+auth/slurm; the build answers HTTP on its RPC port, and one controller has that turned off):
+both request sets with every auth, the negotiation, and pushes after a real `scontrol
+reconfigure` taken by `bin/straw --watch`. Without the build (and without its sources:
+STRAW_SLURM_NEXT_SRC) every test skips, saying why."""
 import os
 import subprocess
 import time
@@ -12,6 +13,7 @@ import pytest
 from _slurm import client
 from _slurm.auth.choose import credentials_for
 from _slurm.errors import ClosedError, FetchError
+from _slurm.transport import Address
 from fixtures.servers import Proxy
 from lab import next_available, stop_next, up_next
 from test_watch import Watcher, change, content, wait_for
@@ -28,7 +30,7 @@ def next_lab():
     if not available:
         pytest.skip(why)
     try:
-        yield {"munge": up_next("munge"), "slurm": up_next("slurm")}
+        yield {auth: up_next(auth) for auth in ("munge", "slurm", "nohttp")}
     finally:
         if not os.environ.get("STRAW_LAB_KEEP"):
             stop_next()
@@ -115,9 +117,11 @@ def test_first_contact_is_one_connection(next_lab):
         proxy.close()
 
 
-def test_its_window_is_four_versions(next_lab):
-    """26.11 accepts 25.05's to its own; 24.11's is turned down in silence, as 26.05 does."""
-    controller = next_lab["munge"]
+@pytest.mark.parametrize("http", [True, False])
+def test_its_window_is_four_versions(next_lab, http):
+    """26.11 accepts 25.05's to its own; 24.11's is turned down with HTTP (HTTP on), or in
+    silence as 26.05 does (HTTP off)."""
+    controller = next_lab["munge" if http else "nohttp"]
     creds = credentials(controller, "jwt", "client")
     for release in ("25.05", "25.11", "26.05", "26.11"):
         result = client.fetch([controller.server], creds, request="client", protocol=release,
@@ -125,8 +129,24 @@ def test_its_window_is_four_versions(next_lab):
         assert result.release == release
     with pytest.raises(FetchError) as info:
         client.fetch([controller.server], creds, request="client", protocol="24.11", timeout=10)
-    assert isinstance(info.value.last, ClosedError)
-    assert "Slurm 24.11 (protocol 42)" in str(info.value)
+    if http:
+        assert "(Slurm 25.11 or newer, HTTP on) accepted none of Slurm 24.11 (protocol 42)" \
+            in str(info.value)
+    else:
+        assert isinstance(info.value.last, ClosedError)
+        assert "without replying to Slurm 24.11 (protocol 42)" in str(info.value)
+
+
+@pytest.mark.parametrize("http", [True, False])
+def test_upgraded_from_a_remembered_release_it_is_found(next_lab, http):
+    """A controller remembered at 24.11's version (say, before an upgrade) turns it down,
+    and the search finds 26.11's: from the versions 25.11 and newer speak (HTTP), or from
+    all of them (silence)."""
+    controller = next_lab["munge" if http else "nohttp"]
+    client._negotiated[Address("127.0.0.1", controller.port)] = 42 << 8
+    result = client.fetch([controller.server], credentials(controller, "jwt", "client"),
+                          request="client", timeout=10)
+    assert result.protocol_version == PROTOCOL << 8 and result.release == "26.11"
 
 
 @pytest.mark.parametrize("auth", ["munge", "slurm"])

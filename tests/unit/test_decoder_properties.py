@@ -8,11 +8,13 @@ from hypothesis import strategies as st
 from _slurm.errors import SlurmConfigError
 from _slurm.facts import facts_files, files_facts
 from _slurm.messages import ConfigReply, decode_reply
+from _slurm.names import is_state_name
 from fixtures.hostile import config_frame, seed_frames
 
 SEEDS = seed_frames()
+
 NAME = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters="/\\"),
-               min_size=1, max_size=40).filter(lambda n: n not in (".", ".."))
+               min_size=1, max_size=40).filter(lambda n: n not in (".", "..") and not is_state_name(n))
 CONTENT = st.one_of(st.none(), st.binary(max_size=300).map(lambda b: b.replace(b"\0", b"")))
 FILES = st.lists(st.tuples(st.booleans(), st.booleans(), NAME, CONTENT), max_size=10,
                  unique_by=lambda f: f[2])

@@ -28,7 +28,7 @@ def test_tarball_holds_the_collection_and_nothing_of_the_lab(tarball):
         names = archive.getnames()
     for wanted in ("MANIFEST.json", "plugins/modules/config_facts.py",
                    "plugins/module_utils/_slurm/client.py", "plugins/lookup/jwt_token.py",
-                   "meta/runtime.yml", "README.md"):
+                   "meta/runtime.yml", "README.md", "LICENSE"):
         assert wanted in names or any(n.endswith(wanted) for n in names), wanted
     for name in names:
         assert not name.startswith(("tests/lab", ".git", ".ci", "benchmarks")), name

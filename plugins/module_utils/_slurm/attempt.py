@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One REQUEST_CONFIG attempt at one protocol version: its frame, and its answer decoded and
 judged (accepted, turned down, or refused for another reason).
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """bin/straw's command line: a table of options and a small parser over it.
 
 argparse would cost more start-up than the whole fetch from a local controller (it pulls in

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """fetch(): servers x version negotiation x credentials -> the controller's files.
 
 The first attempt speaks the version that worked last (or the newest we speak); when it

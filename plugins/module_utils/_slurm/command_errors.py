@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """How bin/straw words a failure: one line, in the command's own option names, with the
 install hint for a missing library. Loaded only when something went wrong or warns.
 """

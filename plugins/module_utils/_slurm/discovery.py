@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Finding controllers through DNS SRV records (_slurmctld._tcp), as slurmd does when it
 is given no server: lowest priority first, then the heavier weight."""
 

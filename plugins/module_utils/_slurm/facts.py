@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fetched files as Ansible facts and back: the shape the module returns and the
 writer module takes. Text that is valid UTF-8 travels as content; anything else as
 content_base64 with content null, so that no byte is ever lost."""

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a planned change (files.plan) would do to a file, for people: a unified diff for
 text, a size and checksum line for anything else. Only --check -v and diff mode need it.
 """

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """KangarooTwelve (KT128, RFC 9861) in pure Python.
 
 Slurm 22.05+ wants a K12 hash of the request body inside munge and auth/slurm credentials,

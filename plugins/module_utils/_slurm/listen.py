@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Accepts the frames slurmctld pushes to a registered sackd (REQUEST_RECONFIGURE_SACKD):
 one length-prefixed frame per connection, nothing sent back, then the connection closes.
 

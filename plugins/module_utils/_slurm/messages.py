@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """REQUEST_CONFIG bodies (Q1, Q2) and the replies: RESPONSE_CONFIG (R1, R2, R3) and
 RESPONSE_SLURM_RC. Pure functions: bytes in, values or a ReplyError out."""
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """File names a controller may send: one plain name each, no paths, no tricks.
 
 A real slurmctld ships bare names (includes with a '/' and absolute scripts are never

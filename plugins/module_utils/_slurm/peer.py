@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Who answered: names the peer from the first bytes it sent. Pure functions, no I/O.
 
 A wrong host or port answers with something that is not Slurm at all: an SSH banner, a TLS

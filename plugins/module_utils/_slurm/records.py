@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """typing.NamedTuple's class syntax without importing typing or collections at run time.
 
 typing (with re) costs more start-up than a whole fetch from a local controller, and

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """TLS for 25.05+ controllers with TLSType=tls/s2n. Slurm verifies the certificate chain
 against the cluster's CA but not the host name; we do the same unless asked to check it.
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The one place that touches the network: one request frame out, one reply frame in.
 
 slurmctld serves one RPC per connection. The whole exchange runs under one deadline, the

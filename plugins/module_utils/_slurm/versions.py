@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Slurm releases, their protocol numbers, and the order in which versions are probed.
 
 A protocol version on the wire is (N << 8). Each controller accepts a window of three

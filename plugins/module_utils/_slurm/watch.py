@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """straw --watch: keep a directory current after `scontrol reconfigure`, as sackd does.
 
 After the first fetch the watcher registers with the controller the way sackd does

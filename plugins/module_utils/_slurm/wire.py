@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Slurm's primitive encodings (pack8/16/32, packstr, packmem) over bytes.
 
 The reader never trusts a length: every count is checked against the bytes actually

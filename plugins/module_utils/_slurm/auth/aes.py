@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """AES (FIPS-197) and CBC mode with PKCS#7 padding, in pure Python.
 
 Python's standard library has no AES, and munged encrypts the credentials it makes (a

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Strict base64url without padding (RFC 7515), the encoding of every JWT part.
 
 Strict because a lenient decoder gives one value many spellings (junk characters skipped,

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What goes in a request's auth section: the interface each auth type implements.
 
 Each kind lives beside its own machinery and is imported only when chosen (choose.py): a

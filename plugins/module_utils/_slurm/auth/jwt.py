@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """auth/jwt tokens made and checked with the key: minted from jwt_hs256.key (with PyJWT),
 as scontrol token does, and verified with the standard library (pushed tokens).
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A JWT's claims read without its key, to refuse what the controller would refuse anyway.
 
 Slurm checks the HS256 signature, exp, and the user in sun; it checks no body hash. What

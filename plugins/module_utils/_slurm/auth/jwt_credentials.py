@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """auth/jwt credentials: the token a request carries, given once, read again from a file
 before each fetch, or minted from the cluster's jwt key (auth/jwt.py) when it half-expires.
 """

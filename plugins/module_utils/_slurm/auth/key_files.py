@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Key files that are read again when they change: a long-running watcher must follow a
 rotated munge.key, slurm.key or slurm.jwks (a Kubernetes secret update, a vault roll) with
 no restart, and must stop trusting a key the moment its file no longer holds it.

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A client for munged's UNIX socket: encodes a credential without libmunge.
 
 One request per connection: an 11-byte header (magic, version 4, type, retry, length) and

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """MUNGE credentials made and read from the key file alone, without munged.
 
 Why: a host that holds the cluster's munge.key but runs no munged (a container, a

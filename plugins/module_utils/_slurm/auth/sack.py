@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The sack socket: a local Slurm daemon (sackd, slurmd, slurmctld) mints an auth/slurm
 token for the calling process, identified by the kernel. Used when we hold no key."""
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """auth/slurm (Slurm 23.11+): an HS256 token per request, signed with slurm.key (or a key
 of slurm.jwks), carrying the body hash in its payload claim as slurmctld checks it.
 

@@ -25,8 +25,13 @@ command -v systemd-nspawn >/dev/null || straw_need_apt+=(systemd-container)
 # runs a private munged on a socket of its own; the package's service is not used).
 [[ -x /usr/sbin/munged ]] || straw_need_apt+=(munge)
 PY=${STRAW_PYTHON:-$(command -v python3 || true)}
-[[ -n $PY ]] || straw_need_apt+=(python3)
-if [[ -n $PY ]] && ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then straw_need_apt+=(python3-venv); fi
+# A fresh Debian may have no python3 at all, and Debian's python3 has no ensurepip (so no
+# venv with pip) without python3-venv.
+if [[ -z $PY ]]; then
+  straw_need_apt+=(python3 python3-venv)
+elif ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
+  straw_need_apt+=(python3-venv)
+fi
 if (( ${#straw_need_apt[@]} )); then
   echo "setup: installing ${straw_need_apt[*]}" >&2
   apt-get update -qq

@@ -55,7 +55,7 @@ def test_sums_name_both_artefacts_and_hold(built):
     check = subprocess.run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=directory,
                            stdout=subprocess.PIPE, universal_newlines=True, check=False)
     assert check.returncode == 0, check.stdout
-    assert sorted(line.split()[1] for line in check.stdout.splitlines()) == \
+    assert sorted(line.split(":")[0] for line in check.stdout.splitlines()) == \
         sorted(["straw", os.path.basename(built[0])])
 
 

@@ -352,26 +352,33 @@ def ansible_builder() -> str:
 
 
 def test_the_execution_environment_takes_the_collections_python_needs(tmp_path):
-    """The AWX definition of examples/ with the collection from a local tarball: ansible-builder
-    makes the build context, and its introspection, run on the installed collection, finds
-    what meta/execution-environment.yml declares (PyJWT, dnspython; no system package)."""
+    """The AWX definition of examples/ as it is: the collection from the release tarball
+    (tests/release writes it to dist/), named with galaxy.yml's version. ansible-builder makes
+    the build context, and its introspection, run on the installed collection, finds what
+    meta/execution-environment.yml declares (PyJWT, dnspython; no system package)."""
     builder = ansible_builder()
     bin_dir = os.path.dirname(sys.executable)
+    with open(os.path.join(ROOT, "galaxy.yml")) as handle:
+        version = yaml.safe_load(handle)["version"]
+    # The example's layout, with the tarball where tests/release puts it.
+    example = tmp_path / "examples" / "container"
+    example.mkdir(parents=True)
+    shutil.copy(os.path.join(EXAMPLES, "execution-environment.yml"), str(example))
     subprocess.run([os.path.join(bin_dir, "ansible-galaxy"), "collection", "build", ROOT, "--output-path",
-                    str(tmp_path)], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=300)
-    (tarball,) = glob.glob(str(tmp_path / "straw-slurm-*.tar.gz"))
+                    str(tmp_path / "dist")], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=300)
+    (tarball,) = glob.glob(str(tmp_path / "dist" / "straw-slurm-*.tar.gz"))
+    assert os.path.basename(tarball) == "straw-slurm-%s.tar.gz" % version
     with open(os.path.join(EXAMPLES, "execution-environment.yml")) as handle:
         definition = yaml.safe_load(handle)
-    assert {"name": "straw.slurm"} in definition["dependencies"]["galaxy"]["collections"]
-    # No Galaxy server here: the same definition, taking the collection from the tarball.
-    definition["dependencies"]["galaxy"]["collections"] = [
+    assert definition["version"] == 3
+    assert definition["dependencies"]["galaxy"]["collections"] == [
         {"name": "/build/collections/" + os.path.basename(tarball), "type": "file"}]
-    definition["additional_build_files"] = [{"src": tarball, "dest": "collections"}]
-    (tmp_path / "ee.yml").write_text(yaml.safe_dump(definition))
+    assert definition["additional_build_files"] == [
+        {"src": "../../dist/" + os.path.basename(tarball), "dest": "collections"}]
     context = tmp_path / "context"
-    proc = subprocess.run([builder, "create", "-f", str(tmp_path / "ee.yml"), "--context", str(context)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=120, check=False)
+    proc = subprocess.run([builder, "create", "-f", str(example / "execution-environment.yml"), "--context",
+                           str(context)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout
     containerfile = (context / "Containerfile") if (context / "Containerfile").exists() else (context / "Dockerfile")
     assert definition["images"]["base_image"]["name"] in containerfile.read_text()

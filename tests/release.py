@@ -91,9 +91,9 @@ def normalise(built, out, epoch):
                 target.addfile(info, io.BytesIO(contents[name]))
             else:
                 target.addfile(info)
-    with open(out, "wb") as handle:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=handle, compresslevel=9, mtime=epoch) as packed:
-            packed.write(raw.getvalue())
+    with open(out, "wb") as handle, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=handle, compresslevel=9, mtime=epoch) as packed:
+        packed.write(raw.getvalue())
 
 
 def build(destination, commit):

@@ -16,8 +16,9 @@ description:
     M(ansible.builtin.copy) with C(content) cannot carry.
   - The file is replaced atomically (a complete temporary file renamed over it) with the owner,
     group and mode asked for; nothing is written when the bytes, owner and mode already match.
-  - The key never appears in the result, the diff or an error message. Diff mode says only
-    whether the key changed.
+  - The key never appears in the result, the diff or an error message. Diff mode says what
+    would change - a key created or replaced, its owner, group or mode - never what the key
+    holds, its length or a digest of it.
   - The P(straw.slurm.configless#role) role installs the munge key or C(slurm.key) with this
     module (from O(straw.slurm.configless#role:main:configless_munge_key) or
     O(straw.slurm.configless#role:main:configless_slurm_key)).
@@ -58,7 +59,7 @@ attributes:
     support: full
   diff_mode:
     support: partial
-    details: Says that the key would change, never what it holds.
+    details: Says whether the key, its owner, group or mode would change, never what the key holds.
   idempotent:
     support: full
     description: Nothing is written when the bytes, owner and mode already match.
@@ -91,13 +92,43 @@ path:
 
 import base64
 import binascii
+import grp
 import os
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
 from ansible_collections.straw.slurm.plugins.module_utils._slurm.messages import ConfigFile
+
+
+def _name(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def describe(path, key_state, uid, gid, mode):
+    """One line for the diff: the key as a state (never its bytes), owner, group and mode."""
+    return '%s: %s, owner %s, group %s, mode %04o\n' % (
+        os.path.basename(path), key_state, _name(pwd.getpwuid, uid), _name(grp.getgrgid, gid), mode)
+
+
+def diff_of(path, change, uid, gid, mode):
+    """What replacing the key would change, said without the key: before and after."""
+    if change.before is None:
+        after_uid = os.geteuid() if uid is None else uid
+        after_gid = os.getegid() if gid is None else gid
+        return {'before_header': path, 'after_header': path, 'before': '',
+                'after': describe(path, 'a key', after_uid, after_gid, mode)}
+    info = os.stat(path)
+    after_state = 'a different key' if change.action == 'update' else 'the same key'
+    return {'before_header': path, 'after_header': path,
+            'before': describe(path, 'a key', info.st_uid, info.st_gid, info.st_mode & 0o7777),
+            'after': describe(path, after_state, info.st_uid if uid is None else uid,
+                              info.st_gid if gid is None else gid, mode)}
 
 
 def main():
@@ -125,19 +156,19 @@ def main():
     directory, name = os.path.split(path)
     if not module.check_mode and not os.path.isdir(directory):
         module.fail_json(msg='the directory %s does not exist' % directory)
+    diff = None
     try:
         uid, gid = writer.owner_ids(module.params['owner'], module.params['group'])
         changes = writer.plan(directory, [ConfigFile(name, key, True, False)], False, uid, gid, mode)
+        if module._diff and changes:
+            diff = diff_of(path, changes[0], uid, gid, mode)  # before the key is replaced
         if not module.check_mode:
             writer.apply(directory, changes, uid, gid)
     except SlurmConfigError as exc:
         module.fail_json(msg=str(exc))
     result = dict(changed=bool(changes), path=path)
-    if module._diff and changes:
-        before = 'a key' if changes[0].before is not None else ''
-        result['diff'] = {'before_header': path, 'after_header': path,
-                          'before': before + '\n' if before else '',
-                          'after': 'a different key (or its owner or mode)\n'}
+    if diff is not None:
+        result['diff'] = diff
     module.exit_json(**result)
 
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The processes `straw --watch --on-change CMD` starts: the user's command through /bin/sh.
 
 This lives beside the command's launchers, not in the library: the library is also what

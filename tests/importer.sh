@@ -27,10 +27,6 @@ then
   export GALAXY_IMPORTER_REQUIRE_V1_OR_GREATER=false
 fi
 [[ -e $ROOT/changelogs/changelog.yaml ]] || allowed+=("No changelog found")
-# The --on-change subprocess in module_utils (tests/sanity/ignore-2.21.txt), until it moves.
-if grep -q 'pylint:ansible-bad-function' "$ROOT"/tests/sanity/ignore-*.txt 2>/dev/null; then
-  allowed+=("sanity\[cannot-ignore\]")
-fi
 # Reported for any ignore file at all; the sanity ignores are reviewed with ansible-test.
 allowed+=("Ignore files skip ansible-test sanity tests")
 # Galaxy requires `repository`, and the project has no public URL yet: the importer reads a

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Users and groups named by name or number, as Slurm's own options take them: the owner
 and group of written files, and the SlurmUser a watcher trusts. Each caller says in its
 own words what an unknown name means."""

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A configuration directory that straw.slurm shares with others: what a fetch writes there,
 and which of the files the controller reports absent it may remove.
 

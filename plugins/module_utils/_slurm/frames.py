@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Slurm's framing without I/O: a u32 big-endian length, then that many bytes.
 
 Whoever owns a socket reads into space() and says how much arrived with received(); the

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Python's own SHA-1 and SHA-256, without hashlib: hashlib loads OpenSSL, which costs more
 at start-up than a fetch spends hashing (a credential made from the key, the manifest of
 what was written). hashlib's where a build lacks them."""

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """slurm.conf read the way Slurm reads it, for the watcher (SlurmUser, SlurmdPort) and for
 the settings facts: so that a play can say `slurm_config.settings.ClusterName`.
 

@@ -6,6 +6,7 @@ import glob
 import hashlib
 import json
 import os
+import pwd
 import subprocess
 import sys
 import tarfile
@@ -84,7 +85,16 @@ def test_tarball_is_sorted_timeless_and_consistent(built):
     assert header[4:8] == members[0].mtime.to_bytes(4, "little")  # gzip's time: the commit's
 
 
-def test_role_from_the_installed_tarball(built, controllers, run_playbook, tmp_path):
+@pytest.fixture(scope="module")
+def munge_user():
+    """The munge key's owner, as on a host with munge installed."""
+    try:
+        pwd.getpwnam("munge")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "munge"], check=True)
+
+
+def test_role_from_the_installed_tarball(built, controllers, run_playbook, tmp_path, munge_user):
     """`ansible-galaxy collection install TARBALL -p DIR` into an empty DIR, then the role from
     DIR alone: it fetches, writes, and builds and installs the command from the installed
     collection's bin/."""

@@ -338,6 +338,8 @@ def servers_from_environment(value: str) -> "List[str]":
 
 
 def owner_and_group(args: Arguments) -> None:
+    if args.owner is None and args.group is None:
+        return  # the common case, with nothing to import
     from .accounts import group_id, user_id
     for name, lookup, option, what, field in ((args.owner, user_id, "--owner", "user", "uid"),
                                               (args.group, group_id, "--group", "group", "gid")):

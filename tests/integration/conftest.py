@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from lab import ROOT, RELEASES, stop_all, up
+from watching import Watcher
 
 
 def pytest_configure(config):
@@ -34,6 +35,20 @@ def controllers():
     yield started
     if not os.environ.get("STRAW_LAB_KEEP"):
         stop_all()
+
+
+@pytest.fixture
+def watchers():
+    """Starts `straw --watch` processes (watching.Watcher), each stopped after the test."""
+    started = []
+
+    def start(*args, **kwargs):
+        watcher = Watcher(*args, **kwargs)
+        started.append(watcher)
+        return watcher
+    yield start
+    for watcher in started:
+        watcher.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,6 @@ import os
 import signal
 import socket
 import struct
-import subprocess
-import sys
 import time
 
 import pytest
@@ -25,87 +23,8 @@ from _slurm.messages import (AUTH_MUNGE, CONFIG_REQUEST_SACKD, REQUEST_CONFIG,
 from _slurm.wire import packstr, u32
 from fixtures.attacker import ATTACKER
 from fixtures.servers import Proxy
-from lab import ROOT, down, up
-
-STRAW = os.path.join(ROOT, "bin", "straw")
-SLURM_UID = 64030  # SlurmUser of the lab's Debian chroots
-
-
-def reconfigure(c):
-    subprocess.run(["chroot", c.root, "env", "SLURM_CONF=/srv/%s/slurm.conf" % c.name,
-                    "scontrol", "reconfigure"], check=True, timeout=30,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def change(c, name="nodes.conf"):
-    """A new line in nodes.conf, which both request sets carry (from 22.05: 20.11 sends no
-    included file); returns the new bytes."""
-    path = os.path.join(c.conf_dir, name)
-    with open(path, "a") as handle:
-        handle.write("# changed %d\n" % time.time_ns())
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-def wait_for(predicate, timeout, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return time.monotonic()
-        time.sleep(step)
-    return None
-
-
-def content(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-class Watcher:
-    def __init__(self, args, directory, env=None):
-        self.log_path = str(directory) + ".log"
-        self.directory = str(directory)
-        environment = {k: v for k, v in os.environ.items() if k != "SLURM_JWT"}
-        environment.update(env or {})
-        self.log = open(self.log_path, "w")  # noqa: SIM115  (closed by stop())
-        self.proc = subprocess.Popen([sys.executable, STRAW] + [str(a) for a in args]
-                                     + ["-o", self.directory, "--watch"], env=environment,
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-
-    def lines(self):
-        with open(self.log_path) as handle:
-            return handle.read().splitlines()
-
-    def wait_line(self, words, timeout=10, count=1):
-        assert wait_for(lambda: sum(words in line for line in self.lines()) >= count, timeout), \
-            "no %r in:\n%s" % (words, "\n".join(self.lines()))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
-
-
-@pytest.fixture
-def watchers():
-    started = []
-
-    def start(*args, **kwargs):
-        watcher = Watcher(*args, **kwargs)
-        started.append(watcher)
-        return watcher
-    yield start
-    for watcher in started:
-        watcher.stop()
+from lab import down, up
+from watching import SLURM_UID, change, content, munge_args, reconfigure, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +39,6 @@ def own():
     yield start
     for controller in started:
         down(controller)
-
-
-def munge_args(c):
-    return ["--auth", "munge", "--munge-socket", c.munge_socket, "--slurm-user", SLURM_UID]
 
 
 @pytest.mark.parametrize("release,port", [("24.11", 17230), ("26.05", 17330)])

@@ -165,3 +165,51 @@ def up_next(auth: str = "munge", name: str = "", port: int = 0) -> Controller:
 def stop_next() -> None:
     """Stops every controller and munged of master's chroot and unmounts it."""
     subprocess.run([LAB, "stop", NEXT_SUITE], check=False)
+
+
+# A primary and a backup controller on this one machine (`lab up-ha`): SlurmctldHost=ctlA
+# (127.0.0.1) then ctlB (127.0.0.2), each slurmctld with its own host name and bound to its
+# own address only (NoCtldInAddrAny), one StateSaveLocation. Slurm 23.11 and later.
+HA_HOSTS: Dict[str, str] = {"ctlA": "127.0.0.1", "ctlB": "127.0.0.2"}
+
+
+class HaController(Controller):
+    """Both controllers of an HA pair; `server` is the primary's address, `servers` both."""
+
+    @property
+    def servers(self) -> Tuple[str, ...]:
+        return tuple("%s:%d" % (address, self.port) for address in HA_HOSTS.values())
+
+    def pid(self, host: str) -> int:
+        """The slurmctld of host (ctlA or ctlB), 0 when it is not running."""
+        try:
+            with open(os.path.join(self.conf_dir, host, "slurmctld.pid")) as handle:
+                pid = int(handle.read().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return 0
+        return pid
+
+    def host_log(self, host: str) -> str:
+        with open(os.path.join(self.conf_dir, host, "slurmctld.log"), errors="replace") as handle:
+            return handle.read()
+
+    def log(self) -> str:
+        return "".join(self.host_log(host) for host in HA_HOSTS)
+
+
+def up_ha(release: str, name: str, port: int, host: str = "") -> HaController:
+    """Starts both controllers of the pair (or host only), or finds them running."""
+    suite = RELEASES[release][0]
+    command = [LAB, "up-ha", name, suite, str(port)] + ([host] if host else [])
+    root = subprocess.run(command, check=True, stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout.strip()
+    return HaController(release, suite, name, port, root)
+
+
+def down_ha(controller: Controller, host: str = "") -> None:
+    subprocess.run([LAB, "down-ha", controller.name, controller.suite] + ([host] if host else []),
+                   check=False)

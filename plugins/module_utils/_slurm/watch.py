@@ -172,12 +172,13 @@ class Watcher:
         self.backoff = BACKOFF_FIRST
         return result
 
-    def _apply(self, result: "FetchResult", why: str, prune: str) -> "List[str]":
+    def _apply(self, result: "FetchResult", why: str, prune: str) -> "Optional[List[str]]":
+        """The names written (none when all was current), or None when writing failed."""
         try:
             changed = self.session.write(result, prune)  # type: List[str]
         except SlurmConfigError as error:
             log("cannot write %s (%s): %s; the old files stay" % (self.args.output_dir, why, error))
-            return []
+            return None
         if changed:
             log("%s: wrote %s" % (why, ", ".join(changed)))
             self._on_change(changed)
@@ -338,7 +339,7 @@ class Watcher:
         result = FetchResult(files, None, frame.peer, push.version, release_of(push.version), [])
         # A push carries the client set only: what it leaves out is not gone, so it never
         # removes anything (the files it writes are recorded as ours all the same).
-        if not self._apply(result, "push from %s" % frame.peer, "off"):
+        if self._apply(result, "push from %s" % frame.peer, "off") == []:
             log("verified push from %s: nothing changed" % frame.peer)
 
     def _holds(self, files: "List[ConfigFile]") -> bool:

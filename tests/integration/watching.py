@@ -2,6 +2,7 @@
 reconfigure, waiting, a reader of the watched files, and the process's RSS and descriptors
 (tests/integration/test_watch*.py, benchmarks/soak)."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -140,3 +141,50 @@ class Reader(threading.Thread):
             len(self.wrong), self.reads,
             "no file" if self.wrong[0] is None else "%d bytes of no version" % len(self.wrong[0]))
         return self.reads
+
+
+def soak(c, work, reconfigures, every, pace, listen_port, timeout=15.0):
+    """Reconfigures controller c (23.11+, pushing to listen_port) that many times against one
+    watcher of the client set with a munged at hand, each round changing a line of nodes.conf
+    and waiting until the watcher's copy holds it, a round starting at least pace seconds after
+    the one before. Returns the figures: samples (round, RSS, descriptors) at the start and
+    every `every` rounds, the seconds each round took, and what the watcher said."""
+    nodes = os.path.join(c.conf_dir, "nodes.conf")
+    with open(nodes, "rb") as handle:
+        base = re.sub(rb"# soak round \d+\n", b"", handle.read())
+    copy = os.path.join(str(work), "conf", "nodes.conf")
+    watcher = Watcher([c.server, "--request", "client", "--interval", 600,
+                       "--listen-port", listen_port] + munge_args(c), os.path.join(str(work), "conf"))
+    try:
+        watcher.wait_line("registered with", timeout=30)
+        time.sleep(1.1)  # the first push in a second of its own
+        samples = [(0, watcher.rss(), watcher.descriptors())]
+        rounds, missed = [], 0
+        started = time.monotonic()
+        previous = 0.0
+        for number in range(1, reconfigures + 1):
+            time.sleep(max(0.0, previous + pace - time.monotonic()))
+            wanted = base + b"# soak round %06d\n" % number
+            with open(nodes + ".soak", "wb") as handle:
+                handle.write(wanted)
+            os.rename(nodes + ".soak", nodes)
+            previous = time.monotonic()
+            reconfigure(c)
+            landed = wait_for(lambda w=wanted: content(copy) == w, timeout, step=0.002)
+            if landed is None:
+                missed += 1
+            else:
+                rounds.append(landed - previous)
+            if number % every == 0:
+                time.sleep(0.05)  # the fetch that may follow a push is over
+                samples.append((number, watcher.rss(), watcher.descriptors()))
+        elapsed = time.monotonic() - started
+        alive = watcher.proc.poll() is None
+        lines = watcher.lines()
+    finally:
+        watcher.stop()
+    return dict(reconfigures=reconfigures, samples=samples, rounds=rounds, missed=missed,
+                elapsed=elapsed, alive=alive, pace=pace,
+                pushes=sum("push from" in line and "wrote" in line for line in lines),
+                checked=sum("fetching to be sure" in line for line in lines),
+                other=[line for line in lines if "rejected" in line or "cannot" in line])

@@ -150,6 +150,8 @@ def test_a_push_over_tls_lands(tls_lab, tmp_path):
                 not (out / "nodes.conf").exists() or (out / "nodes.conf").read_bytes() != wanted):
             time.sleep(0.02)
         assert (out / "nodes.conf").read_bytes() == wanted, log.read_text()
+        while "push from" not in log.read_text() and time.monotonic() < deadline + 2:
+            time.sleep(0.02)  # the line follows the rename that the loop above saw
         assert "push from" in log.read_text()
     finally:
         watcher.terminate()

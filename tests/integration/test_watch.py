@@ -15,16 +15,13 @@ import pytest
 from _slurm.auth import munge_key
 from _slurm.auth.body_hash import body_hash
 from _slurm.auth.jwt import mint_token
-from _slurm.auth.credentials import Credentials
 from _slurm.header import encode_header
-from _slurm.listen import Listener
-from _slurm.messages import (AUTH_MUNGE, CONFIG_REQUEST_SACKD, REQUEST_CONFIG,
-                             REQUEST_RECONFIGURE_SACKD, encode_request, encode_request_body)
+from _slurm.messages import (AUTH_MUNGE, REQUEST_RECONFIGURE_SACKD)
 from _slurm.wire import packstr, u32
 from fixtures.attacker import ATTACKER
 from fixtures.servers import Proxy
 from lab import down, up
-from watching import SLURM_UID, change, content, munge_args, reconfigure, wait_for
+from watching import SLURM_UID, change, content, munge_args, reconfigure, record_a_push, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -118,35 +115,6 @@ def _send(port, data, drip=0.0):
             sock.sendall(data)
 
 
-class KeyCredentials(Credentials):
-    """MUNGE from the key with another origin address: the controller registers this
-    recorder under another host name than the watcher's."""
-    name = "munge"
-
-    def __init__(self, key):
-        self.key = key
-
-    def auth_section(self, version, msg_type, body):
-        credential = munge_key.encode(self.key, body_hash(version, msg_type, body), 0, 0,
-                                      addr=b"\x7f\x00\x00\x09")
-        return u32(AUTH_MUNGE) + packstr(credential.encode())
-
-
-def register_from(source, port, credentials, push_port):
-    """Registers for pushes from another loopback address, so that the controller keeps
-    this registration apart from the watcher's (it keys them by the peer's host)."""
-    version = 45 << 8
-    body = encode_request_body(version, CONFIG_REQUEST_SACKD, push_port)
-    frame = encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
-    with socket.socket() as sock:
-        sock.settimeout(10)
-        sock.bind((source, 0))
-        sock.connect(("127.0.0.1", port))
-        sock.sendall(frame)
-        while sock.recv(65536):
-            pass
-
-
 def test_the_listener_refuses_what_peers_send(own, watchers, tmp_path):
     c = own("26.05", 17332)
     with open(c.munge_key, "rb") as handle:
@@ -157,22 +125,13 @@ def test_the_listener_refuses_what_peers_send(own, watchers, tmp_path):
                  tmp_path / "conf")
     w.wait_line("registered with")
     conf = tmp_path / "conf"
-    # A recorder of real pushes, registered under another name on its own port.
-    recorder = Listener("127.0.0.9", 0)
-    register_from("127.0.0.9", c.port, KeyCredentials(key), recorder.port)
-    time.sleep(1.1)
-    change(c)
-    reconfigure(c)
-    frames, _rejections, _woken = recorder.wait(5)
-    assert frames, "the controller pushed nothing to the recorder"
-    old_push = frames[0].data
+    # A real push, caught by a recorder registered under another name on its own port.
+    old_push = record_a_push(c, key)
     assert wait_for(lambda: content(conf / "nodes.conf") == content(os.path.join(c.conf_dir, "nodes.conf")), 5)
     time.sleep(1.1)
     current = change(c)
     reconfigure(c)
     assert wait_for(lambda: content(conf / "nodes.conf") == current, 5), "\n".join(w.lines())
-    recorder.wait(2)
-    recorder.close()
     before = {p.name: p.read_bytes() for p in conf.iterdir()}
 
     idle = []  # from an address of their own: one address holds only a few connections
@@ -184,7 +143,7 @@ def test_the_listener_refuses_what_peers_send(own, watchers, tmp_path):
     _send(port, b"SSH-2.0-OpenSSH_9.2\r\n" * 3)
     _send(port, os.urandom(300))
     _send(port, struct.pack(">I", 1 << 30))                            # oversized
-    body = frames[0].data[-200:]  # any bytes: a forged push fails before they matter
+    body = old_push[-200:]  # any bytes: a forged push fails before they matter
     _send(port, _forged_push(45 << 8, body, key, uid=1234))            # signed for another uid
     _send(port, _forged_push(45 << 8, body, os.urandom(64), SLURM_UID))  # signed with a wrong key
     _send(port, struct.pack(">I", len(old_push)) + old_push)           # a replay of an old push

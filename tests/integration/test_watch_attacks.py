@@ -12,13 +12,12 @@ import pytest
 from _slurm.auth import munge_key
 from _slurm.auth.body_hash import body_hash
 from _slurm.header import encode_header
-from _slurm.listen import Listener
 from _slurm.messages import AUTH_MUNGE, AUTH_SLURM, REQUEST_RECONFIGURE_SACKD
 from _slurm.wire import packstr, u32
 from fixtures import attacker
 from fixtures.servers import Proxy
 from lab import down, up
-from test_watch import SLURM_UID, KeyCredentials, Watcher, change, content, reconfigure, register_from, wait_for
+from watching import SLURM_UID, Watcher, change, content, reconfigure, record_a_push, wait_for
 
 RELEASE, PORT = "26.05", 18350  # this module's own controller
 PUSH_PORT = 18390
@@ -72,14 +71,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 @pytest.mark.parametrize("attack", ["idle", "announce", "garbage"])
 def test_a_push_lands_within_a_second_under_attack(controller, watcher, attack):
     """256 idle connections, 16 MiB announced on several connections, or garbage as fast as
@@ -92,7 +83,7 @@ def test_a_push_lands_within_a_second_under_attack(controller, watcher, attack):
         assert running.sent > 0
         delay = push_lands(controller, watcher)
         assert delay is not None, "\n".join(watcher.lines()[-20:])
-        assert rss_kib(watcher.proc.pid) < 64 << 10  # no 16 MiB buffers held for strangers
+        assert watcher.rss() < 64 << 20  # no 16 MiB buffers held for strangers
     finally:
         running.stop()
     assert watcher.proc.poll() is None
@@ -110,21 +101,6 @@ def test_a_garbage_flood_is_summarised_not_logged_line_by_line(controller, watch
     assert 1 <= len(new) <= 6, "\n".join(new)  # the first of each kind; the rest in a summary
     assert all(attacker.ATTACKER in line for line in new), new
     assert push_lands(controller, watcher) is not None
-
-
-def record_a_push(c, key):
-    """A real push of the controller, caught by a recorder registered under another name."""
-    recorder = Listener("127.0.0.9", 0)
-    try:
-        register_from("127.0.0.9", c.port, KeyCredentials(key), recorder.port)
-        time.sleep(1.1)
-        change(c)
-        reconfigure(c)
-        frames, _rejections, _woken = recorder.wait(5)
-        assert frames, "the controller pushed nothing to the recorder"
-        return frames[0].data
-    finally:
-        recorder.close()
 
 
 def respellings(frame):

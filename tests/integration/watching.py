@@ -3,12 +3,19 @@ reconfigure, waiting, a reader of the watched files, and the process's RSS and d
 (tests/integration/test_watch*.py, benchmarks/soak)."""
 import os
 import re
+import socket
 import signal
 import subprocess
 import sys
 import threading
 import time
 
+from _slurm.auth import munge_key
+from _slurm.auth.body_hash import body_hash
+from _slurm.auth.credentials import Credentials
+from _slurm.listen import Listener
+from _slurm.messages import AUTH_MUNGE, CONFIG_REQUEST_SACKD, REQUEST_CONFIG, encode_request, encode_request_body
+from _slurm.wire import packstr, u32
 from lab import ROOT
 
 STRAW = os.path.join(ROOT, "bin", "straw")
@@ -188,3 +195,48 @@ def soak(c, work, reconfigures, every, pace, listen_port, timeout=15.0):
                 pushes=sum("push from" in line and "wrote" in line for line in lines),
                 checked=sum("fetching to be sure" in line for line in lines),
                 other=[line for line in lines if "rejected" in line or "cannot" in line])
+
+
+class KeyCredentials(Credentials):
+    """MUNGE from the key with another origin address: the controller registers this
+    recorder under another host name than the watcher's."""
+    name = "munge"
+
+    def __init__(self, key):
+        self.key = key
+
+    def auth_section(self, version, msg_type, body):
+        credential = munge_key.encode(self.key, body_hash(version, msg_type, body), 0, 0,
+                                      addr=b"\x7f\x00\x00\x09")
+        return u32(AUTH_MUNGE) + packstr(credential.encode())
+
+
+def register_from(source, port, credentials, push_port):
+    """Registers for pushes from another loopback address, so that the controller keeps
+    this registration apart from the watcher's (it keys them by the peer's host)."""
+    version = 45 << 8
+    body = encode_request_body(version, CONFIG_REQUEST_SACKD, push_port)
+    frame = encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
+    with socket.socket() as sock:
+        sock.settimeout(10)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(frame)
+        while sock.recv(65536):
+            pass
+
+
+def record_a_push(c, key, source="127.0.0.9"):
+    """A real push of controller c after a reconfigure with a new nodes.conf, caught by a
+    recorder registered from source under another name (the frame, without its length)."""
+    recorder = Listener(source, 0)
+    try:
+        register_from(source, c.port, KeyCredentials(key), recorder.port)
+        time.sleep(1.1)
+        change(c)
+        reconfigure(c)
+        frames, _rejections, _woken = recorder.wait(5)
+        assert frames, "the controller pushed nothing to the recorder"
+        return frames[0].data
+    finally:
+        recorder.close()

@@ -9,7 +9,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=$1 COMMAND=$2; shift 2
 CACHE=${STRAW_TEST_CACHE:-/var/tmp/straw-slurm-test}
-TREE=$CACHE/ansible-test/ansible_collections/straw/slurm
+# A tree of its own for each run, so that several ansible-core versions can run at once.
+mkdir -p "$CACHE"
+WORK=$(mktemp -d "$CACHE/ansible-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+TREE=$WORK/ansible_collections/straw/slurm
 
 pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',*$/\1/p" \
   "$("$VENV/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -1)
@@ -34,10 +38,12 @@ for name in wanted:
 print(repr(found))
 PY
 )
+# Written aside and renamed, as another run may be reading it.
+shim=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
 sed "s|^SETTINGS = {}  # filled in by tests/sanity.sh|SETTINGS = $settings|" "$ROOT/tests/get_pip_offline.py" \
-  > "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+  > "$shim.$$" && mv -f "$shim.$$" "$shim"
 
-rm -rf "$TREE" && mkdir -p "$TREE"
+mkdir -p "$TREE"
 (cd "$ROOT" && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
   if [[ -e $f || -L $f ]]; then cp --parents -P "$f" "$TREE/"; fi
 done)

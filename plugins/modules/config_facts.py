@@ -271,12 +271,17 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.auth.choose import credentials_for
-from ansible_collections.straw.slurm.plugins.module_utils._slurm import known_versions
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import fetch, seed
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
-    MissingLibraryError, SlurmConfigError)
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts, settings_fact
+from ansible_collections.straw.slurm.plugins.module_utils._target_python import TOO_OLD
+
+# The library needs Python 3.8 or newer: on an older one it is not imported, and main says so
+# in one line instead of a SyntaxError from inside the library.
+if TOO_OLD is None:
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.auth.choose import credentials_for
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm import known_versions
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import fetch, seed
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
+        MissingLibraryError, SlurmConfigError)
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts, settings_fact
 
 
 def main():
@@ -310,6 +315,8 @@ def main():
         required_if=[('tls', True, ['tls_ca'])],
         supports_check_mode=True,
     )
+    if TOO_OLD:
+        module.fail_json(msg=TOO_OLD)
     p = module.params
     notes = []
     try:

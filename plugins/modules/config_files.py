@@ -126,11 +126,16 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.straw.slurm.plugins.module_utils._slurm import config_dir
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import facts_files
-from ansible_collections.straw.slurm.plugins.module_utils._slurm import file_diffs
-from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
+from ansible_collections.straw.slurm.plugins.module_utils._target_python import TOO_OLD
+
+# The library needs Python 3.8 or newer: on an older one it is not imported, and main says so
+# in one line instead of a SyntaxError from inside the library.
+if TOO_OLD is None:
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm import config_dir
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import facts_files
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm import file_diffs
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
 
 
 def _diff(path, change, check_mode):
@@ -166,6 +171,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if TOO_OLD:
+        module.fail_json(msg=TOO_OLD)
     path = module.params['path']
     try:
         prune = config_dir.prune_mode(module.params['prune'])

@@ -98,9 +98,14 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
-from ansible_collections.straw.slurm.plugins.module_utils._slurm.messages import ConfigFile
+from ansible_collections.straw.slurm.plugins.module_utils._target_python import TOO_OLD
+
+# The library needs Python 3.8 or newer: on an older one it is not imported, and main says so
+# in one line instead of a SyntaxError from inside the library.
+if TOO_OLD is None:
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.messages import ConfigFile
 
 
 def _name(lookup, number):
@@ -142,6 +147,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if TOO_OLD:
+        module.fail_json(msg=TOO_OLD)
     path = module.params['path']
     try:
         key = base64.b64decode(module.params['content_base64'], validate=True)

@@ -77,8 +77,9 @@ def _bin(name):
 
 @pytest.fixture(scope="session")
 def run_playbook(ansible_env, tmp_path_factory):
-    """Runs a real ansible-playbook; returns the CompletedProcess (stdout+stderr merged)."""
-    def run(playbook_text, *args, check=True, env=None, inventory=None, wrapper=()):
+    """Runs a real ansible-playbook (the main virtualenv's, or the one given); returns the
+    CompletedProcess (stdout+stderr merged)."""
+    def run(playbook_text, *args, check=True, env=None, inventory=None, wrapper=(), ansible_playbook=None):
         directory = tmp_path_factory.mktemp("play")
         path = directory / "play.yml"
         path.write_text(playbook_text)
@@ -86,7 +87,7 @@ def run_playbook(ansible_env, tmp_path_factory):
             inventory = str(directory / "inventory.ini")
             with open(inventory, "w") as handle:
                 handle.write("localhost ansible_connection=local\n")
-        command = list(wrapper) + [_bin("ansible-playbook"), "-i", inventory, str(path)] + list(args)
+        command = list(wrapper) + [ansible_playbook or _bin("ansible-playbook"), "-i", inventory, str(path)] + list(args)
         proc = subprocess.run(command, env=dict(ansible_env, **(env or {})), check=False,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, timeout=900)

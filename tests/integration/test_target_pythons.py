@@ -3,7 +3,8 @@ names the interpreter and its version, says 3.8 or newer is needed and how to ch
 (ansible_python_interpreter), never a traceback. Through real ansible-playbook runs with
 pyenv's 3.6 and 3.7 as the target's interpreter, on the oldest ansible-core we claim (where
 the module says it itself), the main virtualenv's and the newest (where ansible-core's own code
-fails first and the action plugin says it). Also bin/straw on those Pythons."""
+fails first and the action plugin says it). Also bin/straw and its single file (bin/straw-pyz)
+on those Pythons."""
 import glob
 import os
 import re
@@ -81,3 +82,16 @@ def test_straw_command_says_one_line(version, tmp_path):
                          universal_newlines=True, check=False,
                          env=dict(os.environ, PATH="%s:%s" % (tmp_path, os.environ["PATH"])))
     assert (run.returncode, run.stdout, run.stderr) == (2, "", expected % (tmp_path / "python3", version, straw))
+
+
+@pytest.mark.parametrize("version", OLD)
+def test_single_file_says_one_line(version, tmp_path):
+    interpreter = python(version)
+    single = str(tmp_path / "straw")
+    subprocess.run([sys.executable, os.path.join(ROOT, "bin", "straw-pyz"), single], check=True,
+                   stdout=subprocess.DEVNULL)
+    run = subprocess.run([interpreter, single, "--version"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == ("straw: Python 3.8 or newer is needed (this is %s, Python %s): run straw with a "
+                          "newer one, such as python3.11 %s\n" % (interpreter, version, single))

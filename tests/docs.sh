@@ -59,6 +59,8 @@ labels = [  # label, page (and anchor) under docs.ansible.com/projects/ansible/l
      "ansible.builtin.copy module"),
     ("ansible_collections.ansible.builtin.copy_module__parameter-content",
      "collections/ansible/builtin/copy_module.html#parameter-content", "content"),
+    # each module's page says it has an action plugin (plugins/action: the old-Python line)
+    ("action_plugins", "plugins/action.html#action-plugins", "Action plugins"),
 ]
 body = "".join("%s std:label -1 %s %s\n" % entry for entry in labels)
 with open(sys.argv[1], "wb") as handle:

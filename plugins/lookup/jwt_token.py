@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: jwt_token
 short_description: Mint a short-lived Slurm auth/jwt token on the Ansible controller
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Mints an HS256 token from the cluster's C(jwt_hs256.key), as C(scontrol token) would, on the
     Ansible controller. Pass it to M(straw.slurm.config_facts) as

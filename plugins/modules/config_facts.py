@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: config_facts
 short_description: Fetch Slurm's configuration from slurmctld, the way configless slurmd does
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sends slurmctld the C(REQUEST_CONFIG) RPC that configless C(slurmd) and C(sackd) send, and
     returns the configuration files it answers with as facts.
@@ -244,7 +244,6 @@ ansible_facts:
               written. C(SlurmctldHost), C(Prolog), C(Epilog), C(PrologSlurmctld) and
               C(EpilogSlurmctld) are lists of strings.
           type: dict
-          version_added: 1.0.0
           sample:
             ClusterName: lab
             SlurmctldHost: ["ctl1(10.0.0.1)", "ctl2(10.0.0.2)"]

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: config_files
 short_description: Write a configuration fetched from slurmctld into a directory
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Writes the files that M(straw.slurm.config_facts) returned, the way configless C(slurmd)
     writes its cache, and safer.

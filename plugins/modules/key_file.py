@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: key_file
 short_description: Install a secret key (munge.key, slurm.key) from its bytes in base64
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Writes a key file from base64, byte for byte. Keys are random bytes, which
     M(ansible.builtin.copy) with C(content) cannot carry.

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
 from .cli import HELP, UsageError  # noqa: E402  (after TYPE_CHECKING, as in every module)
 
 EXIT_OK, EXIT_DIFFERS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-FALLBACK_VERSION = "0.1.0"
+FALLBACK_VERSION = "1.0.0"
 CHECK_LABELS = {"create": "missing", "update": "differs", "remove": "would remove"}
 
 

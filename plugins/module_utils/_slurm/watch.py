@@ -264,7 +264,8 @@ class Watcher:
         uid, origin = self._trusted_uid(conf)
         if uid is None:
             return None
-        verifier = self.session.credentials.push_verifier(uid)  # type: Optional[PushVerifier]
+        from .auth.choose import verifier_for
+        verifier = verifier_for(self.session.credentials, uid)
         if verifier is None:
             return None
         log("pushes are believed only when made by uid %d, %s" % (uid, origin))

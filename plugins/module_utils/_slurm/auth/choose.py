@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import List, Optional
 
     from .credentials import Credentials
+    from .verify import PushVerifier
 
 AUTH_TYPES = ("munge", "jwt", "slurm")
 
@@ -65,3 +66,27 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
         notes.extend(key_file.current().warnings if key_file is not None else [])
         return SlurmCredentials(key_file, sack_socket, timeout)
     raise RequestError("unknown auth type %r: use one of %s" % (auth, ", ".join(AUTH_TYPES)))
+
+
+def verifier_for(credentials: Credentials, slurm_uid: int) -> Optional[PushVerifier]:
+    """What can prove a controller's push with what the credentials hold: the MUNGE key or
+    slurm.key/slurm.jwks they sign with (followed as their files change), or munged when we
+    may ask it as SlurmUser (it decodes a credential restricted to SlurmUser only for that
+    uid: we must be root, asking as that uid, or SlurmUser). None for a JWT or the sack
+    socket, which sign but prove nothing: then a push is only a hint."""
+    import os
+
+    from .verify import PushVerifier
+    if credentials.name == "munge":
+        from .munge_key import MungeKeyCredentials
+        if isinstance(credentials, MungeKeyCredentials):
+            return PushVerifier(slurm_uid, munge_key=credentials.key_file.current)
+        from .munge import MungeCredentials, find_socket
+        if isinstance(credentials, MungeCredentials) and os.geteuid() in (0, slurm_uid):
+            return PushVerifier(slurm_uid, munge_socket=find_socket(credentials.socket_path),
+                                timeout=credentials.timeout)
+    if credentials.name == "slurm":
+        from .slurm import SlurmCredentials
+        if isinstance(credentials, SlurmCredentials) and credentials.key_file is not None:
+            return PushVerifier(slurm_uid, slurm_key=credentials.key_file.current)
+    return None

@@ -12,12 +12,6 @@ jwt_credentials.py and SlurmCredentials in slurm.py.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    from typing import Optional
-
-    from .verify import PushVerifier
-
 
 class Credentials:
     """Makes a fresh auth section for every request (munge refuses replays)."""
@@ -32,11 +26,6 @@ class Credentials:
 
     def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
         raise NotImplementedError
-
-    def push_verifier(self, slurm_uid: int) -> "Optional[PushVerifier]":
-        """What can prove a controller's push with what these credentials hold (a key,
-        munged): None where they prove nothing, and a push is only a hint."""
-        return None
 
     def use_origin(self, address: bytes) -> None:
         """The IPv4 address our credentials say they come from, where they carry one."""

@@ -26,8 +26,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import Optional, Sequence
 
-    from .verify import PushVerifier
-
 DEFAULT_SOCKETS = ("/run/munge/munge.socket.2", "/var/run/munge/munge.socket.2")
 
 _MAGIC = 0x00606D4B
@@ -206,12 +204,3 @@ class MungeCredentials(Credentials):
         payload = body_hash(version, msg_type, body)
         credential = encode(payload, self.socket_path, self.timeout)
         return u32(AUTH_MUNGE) + packstr(credential)
-
-    def push_verifier(self, slurm_uid: int) -> "Optional[PushVerifier]":
-        """munged decodes a credential restricted to SlurmUser only for SlurmUser: we must
-        be root (and ask as that uid) or SlurmUser."""
-        if os.geteuid() not in (0, slurm_uid):
-            return None
-        from .verify import PushVerifier
-        return PushVerifier(slurm_uid, munge_socket=find_socket(self.socket_path),
-                            timeout=self.timeout)

@@ -35,8 +35,6 @@ from .credentials import Credentials
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import Any, NamedTuple, Optional, Tuple, Union
-
-    from .verify import PushVerifier
 else:
     from ..records import NamedTuple
 
@@ -487,10 +485,6 @@ class MungeKeyCredentials(Credentials):
 
     def use_origin(self, address: bytes) -> None:
         self.origin = address
-
-    def push_verifier(self, slurm_uid: int) -> "Optional[PushVerifier]":
-        from .verify import PushVerifier
-        return PushVerifier(slurm_uid, munge_key=self.key_file.current)
 
     def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
         from .body_hash import body_hash

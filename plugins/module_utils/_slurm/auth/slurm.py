@@ -28,8 +28,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import Any, Dict, List, Optional, Tuple
 
-    from .verify import PushVerifier
-
 TOKEN_LIFETIME = 60
 RUID_ANY = 4294967295
 DEFAULT_KEY = "/etc/slurm/slurm.key"
@@ -215,12 +213,6 @@ class SlurmCredentials(Credentials):
                                    "slurm_jwks), or a local sack socket (sackd, slurmd); "
                                    "found none")
         self.timeout = timeout
-
-    def push_verifier(self, slurm_uid: int) -> "Optional[PushVerifier]":
-        if self.key_file is None:
-            return None  # the sack socket signs, it does not check
-        from .verify import PushVerifier
-        return PushVerifier(slurm_uid, slurm_key=self.key_file.current)
 
     def auth_section(self, version: int, msg_type: int, body: bytes) -> bytes:
         from . import sack

@@ -16,7 +16,7 @@ from _slurm.errors import ClosedError, FetchError
 from _slurm.transport import Address
 from fixtures.servers import Proxy
 from lab import next_available, stop_next, up_next
-from test_watch import Watcher, change, content, wait_for
+from watching import Watcher, change, content, wait_for
 
 PROTOCOL = 46  # what master speaks: the test says so when master moves on
 PUSH_PORTS = {"munge": 19060, "slurm": 19070}

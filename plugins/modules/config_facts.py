@@ -276,8 +276,9 @@ from ansible_collections.straw.slurm.plugins.module_utils._target_python import 
 # in one line instead of a SyntaxError from inside the library.
 if TOO_OLD is None:
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.auth.choose import credentials_for
-    from ansible_collections.straw.slurm.plugins.module_utils._slurm import known_versions
-    from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import fetch, seed
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.client import Session
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.known_versions import default_path
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.transport import Network
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
         MissingLibraryError, SlurmConfigError)
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts, settings_fact
@@ -336,13 +337,11 @@ def main():
         if p['tls']:  # ssl is imported only where TLS is used
             from ansible_collections.straw.slurm.plugins.module_utils._slurm.tls import client_context
             tls = client_context(p['tls_ca'], p['tls_check_hostname'])
-        cache = known_versions.default_path() if p['versions_cache'] is None else p['versions_cache']
-        if cache:
-            seed(known_versions.load(cache))
-        result = fetch(servers, credentials, request=p['request'], protocol=p['protocol'],
-                       timeout=p['timeout'], retries=p['retries'], tls=tls)
-        if cache and result.address is not None and not module.check_mode:
-            known_versions.remember(cache, result.address, result.protocol_version)
+        session = Session(servers, credentials, request=p['request'], protocol=p['protocol'],
+                          timeout=p['timeout'], retries=p['retries'], network=Network(tls),
+                          versions_path=default_path() if p['versions_cache'] is None
+                          else p['versions_cache'], remember=not module.check_mode)
+        result = session.fetch()
     except MissingLibraryError as exc:
         module.fail_json(msg=missing_required_lib(exc.library, reason=exc.purpose))
     except SlurmConfigError as exc:

@@ -28,6 +28,19 @@ def blocking_standard_streams():
             pass
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Each test its own straw.slurm cache (the versions controllers accepted), as each host
+    has one: what one test learnt never changes how another's first contact goes."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home(tmp_path)))
+
+
+def cache_home(tmp_path):
+    """The XDG_CACHE_HOME of the test that owns tmp_path, beside it (never inside: tests list
+    what their directories hold)."""
+    return tmp_path.parent / (tmp_path.name + ".cache")
+
+
 @pytest.fixture(scope="session")
 def controllers():
     """Every lab controller, started once for the whole session and stopped after it."""

@@ -19,7 +19,7 @@ import pytest
 from _slurm.auth.choose import credentials_for
 from _slurm.auth.jwt_credentials import JwtCredentials
 from _slurm.auth.jwt_claims import check_token
-from _slurm.client import fetch
+from _slurm.client import Session, fetch
 from _slurm.errors import FetchError, NetworkError, NotSlurmError, RequestError
 from _slurm.tls import client_context
 from fixtures.servers import (Listener, Relay, TlsServer, answering, make_ca, refused_port)
@@ -120,11 +120,14 @@ def pki(tmp_path_factory):
     return good, other
 
 
-def _fetch_failure(server, tls=None):
-    """(error, seconds) of a fetch that must fail."""
+def _fetch_failure(server, tls=None, session=None):
+    """(error, seconds) of a fetch that must fail, alone or in session."""
     start = time.monotonic()
     with pytest.raises(FetchError) as info:
-        fetch([server], JwtCredentials(token()), timeout=TIMEOUT, tls=tls)
+        if session is not None:
+            session.fetch()
+        else:
+            fetch([server], JwtCredentials(token()), timeout=TIMEOUT, tls=tls)
     return info.value, time.monotonic() - start
 
 
@@ -154,14 +157,15 @@ def test_a_tls_server_that_resets_plaintext(pki):
     """OpenSSL sends no alert to a plaintext client, it resets: one TLS handshake more tells."""
     good, _other = pki
     server = TlsServer(good["cert"], good["key"])
+    session = Session([server.server], JwtCredentials(token()), timeout=TIMEOUT)
     try:
-        error, seconds = _fetch_failure(server.server)
-        again, _seconds = _fetch_failure(server.server)
+        error, seconds = _fetch_failure(server.server, session=session)
+        again, _seconds = _fetch_failure(server.server, session=session)
     finally:
         server.close()
     assert isinstance(error.last, NotSlurmError)
     assert str(error) == "%s is a TLS server (this controller or proxy speaks TLS: give tls_ca)" % server.server
-    assert seconds < QUICK and server.connections == 3  # 2, then 1: the verdict is remembered
+    assert seconds < QUICK and server.connections == 3  # 2, then 1: the session remembers
     assert str(again) == str(error)
 
 

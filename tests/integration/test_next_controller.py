@@ -36,13 +36,6 @@ def next_lab():
             stop_next()
 
 
-@pytest.fixture(autouse=True)
-def forget():
-    client._negotiated.clear()
-    yield
-    client._negotiated.clear()
-
-
 def credentials(controller, auth, request_set):
     # SlurmUser may have the slurmd set; anyone may have the client set.
     user = "slurm" if request_set == "slurmd" else "nobody"
@@ -143,9 +136,10 @@ def test_upgraded_from_a_remembered_release_it_is_found(next_lab, http):
     and the search finds 26.11's: from the versions 25.11 and newer speak (HTTP), or from
     all of them (silence)."""
     controller = next_lab["munge" if http else "nohttp"]
-    client._negotiated[Address("127.0.0.1", controller.port)] = 42 << 8
-    result = client.fetch([controller.server], credentials(controller, "jwt", "client"),
-                          request="client", timeout=10)
+    session = client.Session([controller.server], credentials(controller, "jwt", "client"),
+                             request="client", timeout=10)
+    session.negotiated[Address("127.0.0.1", controller.port)] = 42 << 8  # remembered
+    result = session.fetch()
     assert result.protocol_version == PROTOCOL << 8 and result.release == "26.11"
 
 

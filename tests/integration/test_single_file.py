@@ -12,6 +12,7 @@ import pytest
 
 from _slurm.auth.jwt import mint_token
 from _slurm.known_versions import FILE_NAME, load
+from conftest import cache_home
 from fixtures.unprivileged import python_for_any_user
 from lab import ROOT, down, up
 
@@ -140,8 +141,9 @@ def test_munge_key_refusals(controllers, tmp_path):
 
 
 def test_remembered_version_survives_upgrade_and_downgrade(tmp_path):
-    """The version is remembered beside the output; a controller that changes release under
-    it is reached all the same, and the file then holds the new version."""
+    """The version is remembered in straw.slurm's cache, not beside the output; a controller
+    that changes release under it is reached all the same, and the file then holds the new
+    version."""
     straw = os.path.join(ROOT, "bin", "straw")
     out = tmp_path / "conf"
     port = 17370
@@ -153,7 +155,8 @@ def test_remembered_version_survives_upgrade_and_downgrade(tmp_path):
             proc = run([sys.executable, straw, c.server, "-o", out, "-v"], env, tmp_path)
             assert proc.returncode == 0, proc.stderr
             assert "speaks Slurm %s" % release in proc.stderr
-            versions.append(list(load(str(out / FILE_NAME)).values()))
+            versions.append(list(load(str(cache_home(tmp_path) / "straw-slurm" / "versions")).values()))
+            assert not (out / FILE_NAME).exists()
             again = run([sys.executable, straw, c.server, "-o", out, "-v"], env, tmp_path)
             assert again.returncode == 0 and "speaks Slurm %s" % release in again.stderr
         finally:
@@ -166,7 +169,8 @@ def test_a_foreign_or_corrupt_cache_is_ignored(controllers, tmp_path):
     c = controllers["24.11"]
     out = tmp_path / "conf"
     out.mkdir()
-    cache = out / FILE_NAME
+    cache = cache_home(tmp_path) / "straw-slurm" / "versions"
+    cache.parent.mkdir(parents=True, exist_ok=True)
     env = clean_environment(SLURM_JWT=mint_token(c.jwt_key, "slurm"))
     for text, mode in (("straw-versions 1\n127.0.0.1 %d 45\n" % c.port, 0o666),  # writable by all
                        ("garbage \x00\xff", 0o644), ("straw-versions 1\n127.0.0.1 x 99\n", 0o644)):

@@ -150,7 +150,7 @@ def leftovers(root):
     """Temporary files left in the configuration directory: every hidden name but the state
     files the command keeps there (the files it writes are staged as hidden names)."""
     return [name for name in os.listdir(os.path.join(root, CONF))
-            if name.startswith(".") and name not in (".straw-versions", ".straw-slurm-manifest")]
+            if name.startswith(".") and name != ".straw-slurm-manifest"]
 
 
 def no_secret(text, key):

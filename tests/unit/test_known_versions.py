@@ -293,13 +293,14 @@ def test_default_path_beside_the_output(tmp_path):
 
 
 def test_default_path_without_a_directory(monkeypatch, tmp_path):
+    """straw.slurm's cache: XDG_CACHE_HOME's where it is set, else root's /var/cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    if os.geteuid() == 0:
-        assert default_path() == "/var/cache/straw-slurm/versions"
-        assert default_path("") == "/var/cache/straw-slurm/versions"
-    else:
-        assert default_path() == str(tmp_path / "cache" / "straw-slurm" / "versions")
+    assert default_path() == str(tmp_path / "cache" / "straw-slurm" / "versions")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(known_versions.os, "geteuid", lambda: 0)
+    assert default_path() == "/var/cache/straw-slurm/versions"
+    assert default_path("") == "/var/cache/straw-slurm/versions"
 
 
 def test_default_path_for_users(monkeypatch, tmp_path):

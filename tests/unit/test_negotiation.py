@@ -30,7 +30,7 @@ class Controller:
         self.native, self.window, self.reject = native << 8, [v << 8 for v in window], reject
         self.seen = []
 
-    def __call__(self, address, frame, timeout, max_frame, tls):
+    def __call__(self, address, frame, timeout):
         version = int.from_bytes(frame[4:6], "big")
         self.seen.append(version >> 8)
         if version in self.window:
@@ -40,11 +40,6 @@ class Controller:
         if self.reject == "rc1007":
             return rc_reply(self.native, 1007)
         raise HttpReplyError("HTTP/1.1 405 NOT ALLOWED")
-
-
-@pytest.fixture(autouse=True)
-def forget():
-    client._negotiated.clear()
 
 
 CASES = {
@@ -70,41 +65,50 @@ CASES = {
 def test_finds_the_highest_common_version(release):
     native, window, reject, expected = CASES[release]
     controller = Controller(native, window, reject)
-    result = client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    result = client.fetch(["ctl"], JwtCredentials("t"), exchange=controller)
     assert result.protocol_version == expected << 8
     assert result.files[0].content == b"X=1\n"
 
 
 def test_rc1007_jumps_straight_to_the_controllers_version():
     controller = Controller(42, [39, 40, 41, 42], "rc1007")
-    client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    client.fetch(["ctl"], JwtCredentials("t"), exchange=controller)
     assert controller.seen == [46, 42]
 
 
 def test_the_version_that_worked_is_tried_first_next_time():
     controller = Controller(38, [36, 37, 38], "close")
-    client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    session = client.Session(["ctl"], JwtCredentials("t"), exchange=controller)
+    session.fetch()
     controller.seen.clear()
-    client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    session.fetch()
     assert controller.seen == [38]
+
+
+def test_each_session_negotiates_for_itself():
+    controller = Controller(38, [36, 37, 38], "close")
+    client.fetch(["ctl"], JwtCredentials("t"), exchange=controller)
+    controller.seen.clear()
+    client.fetch(["ctl"], JwtCredentials("t"), exchange=controller)
+    assert controller.seen[0] == 46
 
 
 def test_pinned_release_outside_the_window_names_the_controllers_release():
     controller = Controller(42, [39, 40, 41, 42], "rc1007")
     with pytest.raises(FetchError, match="speaks Slurm 24.11"):
-        client.fetch(["ctl"], JwtCredentials("t"), protocol="26.05", send=controller)
+        client.fetch(["ctl"], JwtCredentials("t"), protocol="26.05", exchange=controller)
     assert controller.seen == [45]
 
 
 def test_26_11_is_spoken_natively_and_named():
     controller = Controller(46, [43, 44, 45, 46], "close")
-    result = client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+    result = client.fetch(["ctl"], JwtCredentials("t"), exchange=controller)
     assert result.release == "26.11" and controller.seen == [46]
 
 
 def test_26_05_costs_one_refusal_then_its_own_version():
     controller = Controller(45, [42, 43, 44, 45], "close")
-    assert client.fetch(["ctl"], JwtCredentials("t"), send=controller).release == "26.05"
+    assert client.fetch(["ctl"], JwtCredentials("t"), exchange=controller).release == "26.05"
     assert controller.seen == [46, 45]
 
 
@@ -112,15 +116,16 @@ def test_http_after_a_remembered_old_version_tries_every_version_from_25_11s():
     """A controller that answered 24.11's version and now answers HTTP was upgraded to 25.11
     or newer: every version from 25.11's up is a candidate, not 25.11's alone."""
     controller = Controller(45, [42, 43, 44, 45], "http")
-    client._negotiated[client.parse_address("ctl")] = 41 << 8
-    assert client.fetch(["ctl"], JwtCredentials("t"), send=controller).release == "26.05"
+    session = client.Session(["ctl"], JwtCredentials("t"), exchange=controller)
+    session.negotiated[client.parse_address("ctl")] = 41 << 8  # remembered from before
+    assert session.fetch().release == "26.05"
     assert controller.seen == [41, 46, 45]
 
 
 def test_silence_at_every_version_is_reported_as_ambiguous_with_a_hint():
     controller = Controller(38, [], "close")
     with pytest.raises(FetchError) as info:
-        client.fetch(["ctl"], JwtCredentials("t"), send=controller)
+        client.fetch(["ctl"], JwtCredentials("t"), exchange=controller)
     message = str(info.value)
     assert "closed the connection without replying" in message
     assert "20.02 to 26.11" in message and "auth jwt" in message
@@ -130,11 +135,11 @@ def test_silence_at_every_version_is_reported_as_ambiguous_with_a_hint():
 def test_real_answers_stop_the_probing():
     seen = []
 
-    def denied(address, frame, timeout, max_frame, tls):
+    def denied(address, frame, timeout):
         seen.append(frame)
         return rc_reply(int.from_bytes(frame[4:6], "big"), 2010)
     with pytest.raises(FetchError, match="rc 2010"):
-        client.fetch(["ctl"], JwtCredentials("t"), send=denied)
+        client.fetch(["ctl"], JwtCredentials("t"), exchange=denied)
     assert len(seen) == 1
 
 

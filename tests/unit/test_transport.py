@@ -8,9 +8,15 @@ import time
 import pytest
 
 from _slurm.errors import ClosedError, HttpReplyError, NetworkError, ReplyError, RequestError
-from _slurm.transport import Address, exchange, parse_address
+from _slurm.transport import DEFAULT_MAX_FRAME, Address, Network, parse_address
 from fixtures.hostile import raw_body
 from fixtures.servers import ScriptedController, refused_port, silent_listener
+
+
+def exchange(address, frame, timeout, max_frame=DEFAULT_MAX_FRAME):
+    """One exchange in a network of its own, as a one-shot fetch makes it."""
+    return Network(max_frame=max_frame).exchange(address, frame, timeout)
+
 
 REQUEST = struct.pack(">I", 6) + b"\x2d\x00" + b"ping"  # a frame: only its length matters here
 

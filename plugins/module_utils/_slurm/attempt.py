@@ -16,24 +16,41 @@ from . import return_codes as rcs
 from .errors import ClosedError, ControllerError, HttpReplyError, ReplyError
 from .messages import (CONFIG_REQUEST_SLURMD, REQUEST_CONFIG, ConfigReply, RcReply, decode_reply,
                        encode_request, encode_request_body)
+from .versions import number_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    import ssl
-    from typing import Callable, Optional, Union
+    from typing import Callable, Dict, NamedTuple, Optional, Union
 
     from .auth.credentials import Credentials
     from .transport import Address
 
-    #: exchange(address, frame, timeout, max_frame, tls) -> reply frame; the only I/O we do.
-    Exchange = Callable[[Address, bytes, float, int, Optional["ssl.SSLContext"]],
-                        Union[bytes, bytearray]]
+    #: exchange(address, frame, timeout) -> reply frame: one connection, the only I/O here.
+    Exchange = Callable[[Address, bytes, float], Union[bytes, bytearray]]
+    Outcome = Union[bytearray, Exception]
+    #: exchange_all(address, frames by version, timeout, settled) -> outcomes by version:
+    #: every frame at once (transport.Network.exchange_all).
+    ExchangeAll = Callable[[Address, Dict[int, bytes], float,
+                            Callable[[Dict[int, Outcome]], bool]], Dict[int, Outcome]]
+else:
+    from .records import NamedTuple
 
 
-def frame(version: int, credentials: "Credentials", flags: int, port: int) -> bytes:
+class Request(NamedTuple):
+    """What one fetch asks of every controller and at every version it tries."""
+
+    credentials: "Credentials"
+    flags: int  # messages.CONFIG_REQUEST_*: the file set, and registration for pushes
+    port: int  # where pushes go (25.05+), 0 for SlurmdPort
+    timeout: float  # for each exchange
+    pinned: "Optional[int]"  # the one version to speak, else None: negotiated
+
+
+def frame(version: int, request: Request) -> bytes:
     """A REQUEST_CONFIG frame at version, with a fresh credential."""
-    body = encode_request_body(version, flags, port)
-    return encode_request(version, credentials.auth_section(version, REQUEST_CONFIG, body), body)
+    body = encode_request_body(version, request.flags, request.port)
+    return encode_request(version, request.credentials.auth_section(version, REQUEST_CONFIG, body),
+                          body)
 
 
 def decoded(reply_frame: object, version: int, flags: int) -> object:
@@ -48,18 +65,16 @@ def decoded(reply_frame: object, version: int, flags: int) -> object:
     if isinstance(reply, ConfigReply) and reply.version != version:
         # Controllers answer in the client's version; anything else is not a controller.
         return ReplyError("the controller answered a protocol %d request in protocol %d"
-                          % (version >> 8, reply.version >> 8))
+                          % (number_of(version), number_of(reply.version)))
     return reply
 
 
-def attempt(address: "Address", version: int, credentials: "Credentials", flags: int,
-            timeout: float, max_frame: int, send: "Exchange",
-            tls: "Optional[ssl.SSLContext]", port: int = 0) -> object:
+def attempt(address: "Address", version: int, request: Request, send: "Exchange") -> object:
     """One exchange: the ConfigReply or RcReply, or the ClosedError or HttpReplyError that
     may mean the version was turned down. Other failures are raised."""
     try:
-        reply = decoded(send(address, frame(version, credentials, flags, port), timeout,
-                             max_frame, tls), version, flags)
+        reply = decoded(send(address, frame(version, request), request.timeout), version,
+                        request.flags)
     except (ClosedError, HttpReplyError) as error:
         return error
     if isinstance(reply, ReplyError):

@@ -31,12 +31,25 @@ class OptionalValue(tuple):  # type: ignore[type-arg]
     comes only after '=' (--prune=force), so that the next word stays a server."""
 
 
-# option -> (attribute, kind, default). A tuple kind is the set of choices (an OptionalValue's
-# value may be left out); a function converts the value (raising ValueError with the reason);
-# str takes it as it is.
-_SPEC: "Dict[str, Tuple[str, Any, Any]]" = {}
-_ALIASES = {"-o": "--output-dir", "-v": "--verbose", "-V": "--version", "-l": "--list",
-            "-h": "--help"}
+class Option:
+    """One option, declared once: the parser, --help, the checks and the error wording all
+    read it. kind is FLAG, COUNT, a tuple of choices (an OptionalValue's value may be left
+    out), str, or a function that converts the value (raising ValueError with the reason).
+    help is its --help text, line by line. auth is the --auth it belongs to; watch marks
+    the options only --watch takes; library is the library's (and the modules') name for
+    the same setting, which errors from the library speak of."""
+
+    __slots__ = ("names", "kind", "default", "metavar", "help", "auth", "watch", "library")
+
+    def __init__(self, names: "Tuple[str, ...]", kind: "Any", default: "Any", metavar: str,
+                 help: str, auth: "Optional[str]" = None, watch: bool = False,
+                 library: "Optional[str]" = None) -> None:
+        self.names, self.kind, self.default, self.metavar = names, kind, default, metavar
+        self.help, self.auth, self.watch, self.library = help, auth, watch, library
+
+    @property
+    def attribute(self) -> str:
+        return self.names[-1].lstrip("-").replace("-", "_")
 
 
 def _seconds(text: str) -> float:
@@ -70,33 +83,163 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _declare(kind: "Any", default: "Any", *names: str) -> None:
-    attribute = names[0].lstrip("-").replace("-", "_")
-    for name in names:
-        _SPEC[name] = (attribute, kind, default)
+_AUTHS = ("munge", "jwt", "slurm")
+#: --help's sections, in order, each with its options.
+SECTIONS: "List[Tuple[str, List[Option]]]" = [
+    ("options", [
+        Option(("-h", "--help"), FLAG, False, "", "show this help and exit"),
+        Option(("--auth",), _AUTHS, "jwt", "{munge,jwt,slurm}",
+               "how to authenticate (default: jwt, as in the original straw; the\n"
+               "token comes from SLURM_JWT)"),
+        Option(("-o", "--output-dir"), str, ".", "DIR",
+               "where the files go; created when missing (default: .)"),
+        Option(("-v", "--verbose"), COUNT, 0, "",
+               "-v tells what is done, -vv adds details; never secrets"),
+        Option(("-V", "--version"), FLAG, False, "", "print straw's version and exit"),
+        Option(("-l", "--list"), FLAG, False, "",
+               "list the Slurm releases straw speaks and exit"),
+    ]),
+    ("straw.slurm additions", [
+        Option(("--request",), ("slurmd", "client"), "slurmd", "{slurmd,client}",
+               "slurmd: the full set, as slurmd gets it (default); client: the\n"
+               "files commands need"),
+        Option(("--jwt-key",), str, None, "PATH",
+               "the cluster's jwt_hs256.key: mint a short-lived token from it\n"
+               "instead of reading SLURM_JWT (needs PyJWT)", auth="jwt", library="jwt_key"),
+        Option(("--jwt-user",), str, None, "NAME",
+               "user named in a token minted from --jwt-key (default: slurm)", auth="jwt",
+               library="jwt_user"),
+        Option(("--jwt-token-file",), str, None, "PATH",
+               "read the token from this file, again before every fetch (mounted\n"
+               "secrets rotate)", auth="jwt", library="jwt_token_file"),
+        Option(("--munge-socket",), str, None, "PATH",
+               "munged's socket for --auth munge (default:\n"
+               "/run/munge/munge.socket.2); no pymunge needed", auth="munge",
+               library="munge_socket"),
+        Option(("--munge-key",), str, None, "PATH",
+               "make MUNGE credentials from the cluster's munge.key, with no munged\n"
+               "(the key must be readable by its owner only)", auth="munge",
+               library="munge_key_path"),
+        Option(("--slurm-key",), str, None, "PATH",
+               "slurm.key for --auth slurm (Slurm 23.11+; needs PyJWT)", auth="slurm",
+               library="slurm_key"),
+        Option(("--slurm-jwks",), str, None, "PATH",
+               "slurm.jwks for --auth slurm, instead of --slurm-key", auth="slurm",
+               library="slurm_jwks"),
+        Option(("--slurm-kid",), str, None, "KID",
+               "the kid of the slurm.jwks key to sign with", auth="slurm", library="slurm_kid"),
+        Option(("--sack-socket",), str, None, "PATH",
+               "a sack socket (sackd, slurmd) that signs --auth slurm tokens", auth="slurm",
+               library="sack_socket"),
+        Option(("--timeout",), _seconds, 10.0, "SECONDS",
+               "seconds allowed for each controller (default: 10)"),
+        Option(("--retries",), _at_least_one, 1, "N",
+               "passes over the list of controllers (default: 1)"),
+        Option(("--tls-ca",), str, None, "PATH",
+               "the cluster's CA certificate: speak TLS (Slurm 25.05+ TLSType=tls)",
+               library="tls_ca"),
+        Option(("--tls-check-hostname",), FLAG, False, "",
+               "also check the certificate's host name (Slurm checks the chain)"),
+        Option(("--tls-cert",), str, None, "PATH",
+               "a client certificate, for controllers that ask for one"),
+        Option(("--tls-key",), str, None, "PATH", "the private key of --tls-cert"),
+        Option(("--srv-domain",), str, None, "DOMAIN",
+               "with no server: look up _slurmctld._tcp.DOMAIN (needs dnspython)"),
+        # config_dir's OFF, OWNED and FORCE (not imported: --help and -V load no more than
+        # this module)
+        Option(("--prune",), OptionalValue(("owned", "force")), "off", "[=force]",
+               "remove files the controller reports as gone, but only those\n"
+               "straw wrote and that are unchanged (it records them in\n"
+               "DIR/.straw-slurm-manifest); others, such as a package's\n"
+               "plugstack.conf or an edited copy, are kept and named in one\n"
+               "warning; a first run without that record removes nothing.\n"
+               "--prune=force removes every file reported gone: the way to take\n"
+               "over a directory. (The original straw never removed anything.)"),
+        Option(("--check",), FLAG, False, "",
+               "compare with the output directory and write nothing; name each\n"
+               "file that differs and exit 1 (with --prune, files it would keep\n"
+               "are named too, and do not count)"),
+        Option(("--owner",), str, None, "USER",
+               "owner of the files written (name or uid; default: whoever runs\n"
+               "straw)"),
+        Option(("--group",), str, None, "GROUP", "group of the files written (name or gid)"),
+    ]),
+    ("staying current (--watch)", [
+        Option(("--watch",), FLAG, False, "",
+               "after the first fetch, keep the directory current until stopped:\n"
+               "register for the controller's pushes (Slurm 23.11+) as sackd does,\n"
+               "and poll"),
+        Option(("--listen-port",), _port, None, "PORT",
+               "where pushes arrive (default: SlurmdPort of the fetched slurm.conf)",
+               watch=True),
+        Option(("--listen-address",), str, None, "ADDR",
+               "the address to listen on (default: all)", watch=True),
+        Option(("--listen-cert",), str, None, "PATH",
+               "certificate for pushes over TLS (with --tls-ca; chained to the\n"
+               "cluster's CA, as sackd_cert_file)", watch=True),
+        Option(("--listen-key",), str, None, "PATH",
+               "its private key (as sackd_cert_key_file)", watch=True),
+        Option(("--interval",), _seconds, None, "SECONDS",
+               "poll this often, with jitter (default: 300 with pushes, 60 without)",
+               watch=True),
+        Option(("--hint-delay",), _seconds_or_zero, None, "SECONDS",
+               "at most this random delay before fetching on a push that cannot be\n"
+               "verified (default: 5)", watch=True),
+        Option(("--slurm-user",), str, None, "USER",
+               "whose pushes are trusted, by name or uid (default: SlurmUser of the\n"
+               "fetched slurm.conf; give the uid where this host lacks that user)",
+               watch=True),
+        Option(("--on-change",), str, None, "COMMAND",
+               "run COMMAND (through /bin/sh) once per applied change, with\n"
+               "STRAW_CHANGED (changed names, space-separated) and STRAW_DIR",
+               watch=True),
+        Option(("--state-dir",), str, None, "DIR",
+               "where the negotiated versions are remembered (default:\n"
+               "straw.slurm's cache, /var/cache/straw-slurm for root)"),
+    ]),
+]
+OPTIONS: "List[Option]" = [option for _title, options in SECTIONS for option in options]
+#: Every spelling of every option -> its declaration.
+_SPEC: "Dict[str, Option]" = {name: option for option in OPTIONS for name in option.names}
+_ALIASES = {name: option.names[-1] for option in OPTIONS for name in option.names
+            if not name.startswith("--")}
+#: The options of each --auth, and those only --watch takes.
+OPTIONS_OF_AUTH: "Dict[str, Tuple[str, ...]]" = {
+    auth: tuple(o.attribute for o in OPTIONS if o.auth == auth) for auth in _AUTHS}
+_WATCH_ONLY = tuple(option.attribute for option in OPTIONS if option.watch)
+#: The library's option names as this command says them: errors and warnings from the
+#: library name their option as data (errors.worded), and each front end in its own words.
+COMMAND_WORDS = dict({option.library: option.names[-1] for option in OPTIONS if option.library},
+                     jwt_token="SLURM_JWT")
 
 
-_declare(("munge", "jwt", "slurm"), "jwt", "--auth")
-_declare(str, ".", "--output-dir")
-_declare(COUNT, 0, "--verbose")
-for _name in ("--version", "--list", "--help", "--tls-check-hostname", "--check", "--watch"):
-    _declare(FLAG, False, _name)
-_declare(("slurmd", "client"), "slurmd", "--request")
-# config_dir's OFF, OWNED and FORCE (not imported: --help and -V load no more than this module)
-_declare(OptionalValue(("owned", "force")), "off", "--prune")
-for _name in ("--jwt-key", "--jwt-user", "--jwt-token-file", "--slurm-key", "--slurm-jwks",
-              "--slurm-kid", "--sack-socket", "--munge-socket", "--munge-key", "--tls-ca",
-              "--tls-cert", "--tls-key", "--srv-domain", "--owner", "--group",
-              "--listen-address", "--listen-cert", "--listen-key", "--on-change",
-              "--state-dir", "--slurm-user"):
-    _declare(str, None, _name)
-_declare(_seconds, 10.0, "--timeout")
-_declare(_at_least_one, 1, "--retries")
-_declare(_port, None, "--listen-port")
-_declare(_seconds, None, "--interval")
-_declare(_seconds_or_zero, None, "--hint-delay")
+def _label(option: Option) -> str:
+    label = "  " + ", ".join(option.names)
+    if option.metavar.startswith("["):
+        return label + option.metavar
+    return label + (" " + option.metavar if option.metavar else "")
 
-HELP = """\
+
+def _help() -> str:
+    """--help, from the table: each option's label, and its text in a column of its own
+    (on the next line when the label is too long for that column)."""
+    column = 25
+    out = [_USAGE]
+    for title, options in SECTIONS:
+        out.append("\n%s:\n" % title)
+        for option in options:
+            lines = option.help.split("\n")
+            label = _label(option)
+            if len(label) <= column - 2:
+                out.append(label.ljust(column) + lines[0] + "\n")
+            else:
+                out.append(label + "\n" + " " * column + lines[0] + "\n")
+            out.extend(" " * column + line + "\n" for line in lines[1:])
+    out.append(_EPILOGUE)
+    return "".join(out)
+
+
+_USAGE = """\
 usage: straw [options] [SERVER[:PORT] ...] [RELEASE] [-- COMMAND [ARG ...]]
 
 Fetch Slurm's configuration files from slurmctld, as a configless slurmd does, and write
@@ -111,73 +254,9 @@ positional arguments:
   -- COMMAND [ARG ...]   once the files are written, exec COMMAND (it becomes the process,
                          PID 1 in a container, and its exit status is straw's); it gets
                          SLURM_CONF when the directory is not /etc/slurm
+"""
 
-options:
-  -h, --help             show this help and exit
-  --auth {munge,jwt,slurm}
-                         how to authenticate (default: jwt, as in the original straw; the
-                         token comes from SLURM_JWT)
-  -o, --output-dir DIR   where the files go; created when missing (default: .)
-  -v, --verbose          -v tells what is done, -vv adds details; never secrets
-  -V, --version          print straw's version and exit
-  -l, --list             list the Slurm releases straw speaks and exit
-
-straw.slurm additions:
-  --request {slurmd,client}
-                         slurmd: the full set, as slurmd gets it (default); client: the
-                         files commands need
-  --jwt-key PATH         the cluster's jwt_hs256.key: mint a short-lived token from it
-                         instead of reading SLURM_JWT (needs PyJWT)
-  --jwt-user NAME        user named in a token minted from --jwt-key (default: slurm)
-  --jwt-token-file PATH  read the token from this file, again before every fetch (mounted
-                         secrets rotate)
-  --munge-socket PATH    munged's socket for --auth munge (default:
-                         /run/munge/munge.socket.2); no pymunge needed
-  --munge-key PATH       make MUNGE credentials from the cluster's munge.key, with no munged
-                         (the key must be readable by its owner only)
-  --slurm-key PATH       slurm.key for --auth slurm (Slurm 23.11+; needs PyJWT)
-  --slurm-jwks PATH      slurm.jwks for --auth slurm, instead of --slurm-key
-  --slurm-kid KID        the kid of the slurm.jwks key to sign with
-  --sack-socket PATH     a sack socket (sackd, slurmd) that signs --auth slurm tokens
-  --timeout SECONDS      seconds allowed for each controller (default: 10)
-  --retries N            passes over the list of controllers (default: 1)
-  --tls-ca PATH          the cluster's CA certificate: speak TLS (Slurm 25.05+ TLSType=tls)
-  --tls-check-hostname   also check the certificate's host name (Slurm checks the chain)
-  --tls-cert PATH        a client certificate, for controllers that ask for one
-  --tls-key PATH         the private key of --tls-cert
-  --srv-domain DOMAIN    with no server: look up _slurmctld._tcp.DOMAIN (needs dnspython)
-  --prune[=force]        remove files the controller reports as gone, but only those
-                         straw wrote and that are unchanged (it records them in
-                         DIR/.straw-slurm-manifest); others, such as a package's
-                         plugstack.conf or an edited copy, are kept and named in one
-                         warning; a first run without that record removes nothing.
-                         --prune=force removes every file reported gone: the way to take
-                         over a directory. (The original straw never removed anything.)
-  --check                compare with the output directory and write nothing; name each
-                         file that differs and exit 1 (with --prune, files it would keep
-                         are named too, and do not count)
-  --owner USER           owner of the files written (name or uid; default: whoever runs
-                         straw)
-  --group GROUP          group of the files written (name or gid)
-
-staying current (--watch):
-  --watch                after the first fetch, keep the directory current until stopped:
-                         register for the controller's pushes (Slurm 23.11+) as sackd does,
-                         and poll
-  --listen-port PORT     where pushes arrive (default: SlurmdPort of the fetched slurm.conf)
-  --listen-address ADDR  the address to listen on (default: all)
-  --listen-cert PATH     certificate for pushes over TLS (with --tls-ca; chained to the
-                         cluster's CA, as sackd_cert_file)
-  --listen-key PATH      its private key (as sackd_cert_key_file)
-  --interval SECONDS     poll this often, with jitter (default: 300 with pushes, 60 without)
-  --hint-delay SECONDS   at most this random delay before fetching on a push that cannot be
-                         verified (default: 5)
-  --slurm-user USER      whose pushes are trusted, by name or uid (default: SlurmUser of the
-                         fetched slurm.conf; give the uid where this host lacks that user)
-  --on-change COMMAND    run COMMAND (through /bin/sh) once per applied change, with
-                         STRAW_CHANGED (changed names, space-separated) and STRAW_DIR
-  --state-dir DIR        where the negotiated versions are remembered (default: beside -o)
-
+_EPILOGUE = """
 With --auth jwt (the default, as in the original straw) the token is read from the SLURM_JWT
 environment variable, from --jwt-token-file, or minted from --jwt-key; it is never taken from
 the command line, where ps would show it. Exit status: 0 success (with --check: nothing
@@ -185,13 +264,15 @@ differs), 1 with --check when a file differs, 2 on any error, 130 when interrupt
 -- COMMAND, COMMAND's own.
 """
 
+HELP = _help()
+
 
 class Arguments:
     """The parsed command line: one attribute per option, plus server, release and command."""
 
     def __init__(self) -> None:
-        for attribute, _kind, default in _SPEC.values():
-            setattr(self, attribute, default)
+        for option in OPTIONS:
+            setattr(self, option.attribute, option.default)
         self.server: "List[str]" = []
         self.release: "Optional[str]" = None
         self.command: "List[str]" = []
@@ -209,7 +290,7 @@ def is_release(text: str) -> bool:
 
 
 def _take(args: Arguments, option: str, value: "Optional[str]", rest: "List[str]") -> None:
-    attribute, kind, _default = _SPEC[option]
+    attribute, kind = _SPEC[option].attribute, _SPEC[option].kind
     if isinstance(kind, OptionalValue):
         if value is not None and value not in kind:
             raise UsageError("%s: invalid choice %r (give %s alone, or %s)" % (
@@ -264,7 +345,7 @@ def parse(argv: "Sequence[str]") -> Arguments:
                 if option is None:
                     unknown.append(word)
                     break
-                kind = _SPEC[option][1]
+                kind = _SPEC[option].kind
                 if kind in (FLAG, COUNT):
                     _take(args, option, None, rest)
                     index += 1
@@ -283,15 +364,6 @@ def parse(argv: "Sequence[str]") -> Arguments:
     args.release = releases[0] if releases else None
     args.server = [p for p in positionals if not is_release(p)]
     return args
-
-
-OPTIONS_OF_AUTH = {
-    "jwt": ("jwt_key", "jwt_user", "jwt_token_file"),
-    "slurm": ("slurm_key", "slurm_jwks", "slurm_kid", "sack_socket"),
-    "munge": ("munge_socket", "munge_key"),
-}
-_WATCH_ONLY = ("listen_port", "listen_address", "listen_cert", "listen_key", "interval",
-               "hint_delay", "on_change", "slurm_user")
 
 
 def check(args: Arguments) -> None:

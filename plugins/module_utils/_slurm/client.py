@@ -1,12 +1,11 @@
-# -*- coding: utf-8 -*-
-# Copyright: straw.slurm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
-"""fetch(): servers x version negotiation x credentials -> the controller's files.
+"""A fetch session: servers x version negotiation x credentials -> the controller's files.
 
-The first attempt speaks the version that worked last (or the newest we speak); when it
-is turned down, negotiation.py finds the controller's, in two round trips at most where a
-scan took up to eleven. Each attempt carries a fresh credential.
+The session belongs to its caller (bin/straw, the config_facts module, the watcher), which
+builds it once from its options and fetches through it as often as it needs. It holds what
+was learned on the way: the version each controller accepted, and (in its Network) where
+each was reached. The first attempt speaks the version that worked last (or the newest we
+speak); when it is turned down, negotiation.py finds the controller's, in two round trips
+at most. Each attempt carries a fresh credential.
 """
 
 from __future__ import annotations
@@ -14,30 +13,27 @@ from __future__ import annotations
 import time
 
 from . import return_codes as rcs
-from .attempt import attempt
+from .attempt import Request, attempt
 from .errors import (ControllerError, FetchError, NetworkError, ReplyError, RequestError,
                      SlurmConfigError)
 from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SACKD, CONFIG_REQUEST_SLURMD,
                        ConfigFile, ConfigReply)
-from .transport import DEFAULT_MAX_FRAME, Address, exchange, parse_address
+from .transport import DEFAULT_MAX_FRAME, Address, Network, parse_address
 from .versions import NEWEST, PROTO_22_05, release_of, version_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+    from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 else:
     from .records import NamedTuple
 
 if TYPE_CHECKING:
     import ssl
 
-    from .attempt import Exchange
+    from .attempt import Exchange, ExchangeAll, Outcome
     from .auth.credentials import Credentials
 
 REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
-
-# The last version that worked per controller: repeated fetches skip the probing.
-_negotiated: Dict[Address, int] = {}
 
 
 class FetchResult(NamedTuple):
@@ -48,40 +44,6 @@ class FetchResult(NamedTuple):
     release: str
     warnings: List[str]
     address: Optional[Address] = None
-
-
-def seed(versions: Dict[Address, int]) -> None:
-    """Versions remembered elsewhere (known_versions): each is tried first, as if it had
-    worked earlier in this process; one that fails costs one connection, then we negotiate."""
-    for address, version in versions.items():
-        _negotiated.setdefault(address, version)
-
-
-def negotiate(address: Address, credentials: Credentials, flags: int,
-              protocol: Optional[int], timeout: float, max_frame: int = DEFAULT_MAX_FRAME,
-              send: Exchange = exchange, tls: Optional["ssl.SSLContext"] = None,
-              port: int = 0) -> ConfigReply:
-    """One controller: find a version it accepts and fetch; raise what it told us.
-
-    A pinned version is tried alone. Otherwise the version that worked last (in this process
-    or, through known_versions, an earlier one) goes first, else the newest we speak: one
-    connection that already tells us what answered (an SSH or web server, say). Only when it
-    is not accepted does negotiation.py search on, so a repeat fetch loads none of that.
-    """
-    first = protocol if protocol is not None else _negotiated.get(address, NEWEST)
-    outcome = attempt(address, first, credentials, flags, timeout, max_frame, send, tls, port)
-    if isinstance(outcome, ConfigReply):
-        _negotiated[address] = first
-        return outcome
-    from .negotiation import after_refusal
-    try:
-        version, reply = after_refusal(address, first, outcome, protocol, credentials, flags,
-                                       timeout, max_frame, send, tls, port)
-    except SlurmConfigError:
-        _negotiated.pop(address, None)
-        raise
-    _negotiated[address] = version
-    return reply
 
 
 def _missing_includes(reply: ConfigReply) -> List[str]:
@@ -110,43 +72,117 @@ def _retryable(error: SlurmConfigError) -> bool:
     return isinstance(error, (NetworkError, ReplyError))
 
 
+class Session:
+    """Fetches for one caller, from the first of its servers that serves the files.
+
+    request is the file set (slurmd or client) and protocol a release to pin ("auto":
+    negotiated); retries is the number of passes over the servers, backoff the wait
+    before the second (doubling after). versions_path is a known_versions file: its
+    versions are tried first, and a negotiated one is written back when remember is set.
+    exchange and exchange_all replace the network (tests' simulated controllers); without
+    exchange_all, the versions a negotiation tries go one after the other.
+    """
+
+    def __init__(self, servers: Sequence[Union[str, Address]], credentials: Credentials,
+                 request: str = "slurmd", protocol: Optional[str] = "auto",
+                 timeout: float = 10.0, retries: int = 1, backoff: float = 1.0,
+                 network: Optional[Network] = None, versions_path: Optional[str] = None,
+                 remember: bool = True, exchange: Optional[Exchange] = None,
+                 exchange_all: Optional[ExchangeAll] = None) -> None:
+        if request not in REQUEST_SETS:
+            raise RequestError("unknown request set %r: use slurmd or client" % request)
+        if not servers:
+            raise RequestError("no controller given")
+        if timeout <= 0:
+            raise RequestError("timeout must be positive")
+        if retries < 1:
+            raise RequestError("retries must be at least 1")
+        self.servers = [s if isinstance(s, Address) else parse_address(s) for s in servers]
+        self.credentials = credentials
+        self.request = request
+        self.pinned = None if protocol in (None, "", "auto") else version_of(str(protocol))
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.network = network if network is not None else Network()
+        self.exchange = exchange if exchange is not None else self.network.exchange
+        self.exchange_all = (exchange_all if exchange is not None
+                             else _all_at_once(self.network))  # type: Optional[ExchangeAll]
+        #: The last version that worked per controller: repeated fetches skip the probing.
+        self.negotiated: Dict[Address, int] = {}
+        self.versions_path = versions_path
+        self.remember = remember and self.pinned is None
+        if versions_path:
+            from . import known_versions
+            self.negotiated.update(known_versions.load(versions_path))
+
+    def fetch(self, register: Optional[int] = None, request: Optional[str] = None) -> FetchResult:
+        """The files, from the first server that serves them; FetchError names every server
+        tried and why each failed. register (a port, 0 for the controller's SlurmdPort) also
+        registers this host for pushes after a reconfigure, as sackd does (Slurm 23.11+;
+        older controllers ignore it)."""
+        self.credentials.refresh()
+        flags = (REQUEST_SETS[request or self.request]
+                 | (CONFIG_REQUEST_SACKD if register is not None else 0))
+        asked = Request(self.credentials, flags, register or 0, self.timeout, self.pinned)
+        attempts: List[Tuple[str, SlurmConfigError]] = []
+        for passes in range(self.retries):
+            if passes:
+                time.sleep(self.backoff * (2 ** (passes - 1)))
+            for address in self.servers:
+                try:
+                    version, reply = self.negotiate(address, asked)
+                except SlurmConfigError as error:
+                    attempts.append((str(address), error))
+                    if isinstance(error, RequestError) or not _retryable(error):
+                        raise FetchError(attempts) from None
+                    continue
+                self._learned(address, version)
+                return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
+                                   release_of(reply.version), _missing_includes(reply), address)
+        raise FetchError(attempts)
+
+    def negotiate(self, address: Address, request: Request) -> Tuple[int, ConfigReply]:
+        """One controller: a version it accepts, and its reply; raises what it told us.
+
+        A pinned version is tried alone. Otherwise the version that worked last goes first,
+        else the newest we speak: one connection that already tells us what answered (an SSH
+        or web server, say). Only when it is not accepted does negotiation.py search on, so
+        a repeat fetch loads none of that."""
+        remembered = self.negotiated.get(address)
+        first = request.pinned if request.pinned is not None else remembered or NEWEST
+        outcome = attempt(address, first, request, self.exchange)
+        if isinstance(outcome, ConfigReply):
+            return first, outcome
+        from .negotiation import after_refusal
+        try:
+            return after_refusal(address, first, outcome, request, self.exchange, self.exchange_all,
+                                 retry_first=first == remembered)
+        except SlurmConfigError:
+            self.negotiated.pop(address, None)
+            raise
+
+    def _learned(self, address: Address, version: int) -> None:
+        if self.negotiated.get(address) == version:
+            return
+        self.negotiated[address] = version
+        if self.remember and self.versions_path:
+            from . import known_versions
+            known_versions.remember(self.versions_path, address, version)
+
+
+def _all_at_once(network: Network) -> ExchangeAll:
+    """Every version at once over network's sockets (probe.py, loaded only by a search)."""
+    def exchange_all(address: Address, frames: Dict[int, bytes], timeout: float,
+                     settled: Callable[[Dict[int, Outcome]], bool]) -> Dict[int, Outcome]:
+        from .probe import exchange_all as at_once
+        return at_once(network, address, frames, timeout, settled)
+    return exchange_all
+
+
 def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
           request: str = "slurmd", protocol: Optional[str] = "auto", timeout: float = 10.0,
-          max_frame: int = DEFAULT_MAX_FRAME, send: Exchange = exchange,
-          tls: Optional["ssl.SSLContext"] = None, retries: int = 1,
-          backoff: float = 1.0, register: Optional[int] = None) -> FetchResult:
-    """Fetches the configuration from the first controller of servers that serves it.
-
-    retries is the number of passes over the list; between passes we wait backoff seconds,
-    doubling each time. register (a port, 0 for the controller's SlurmdPort) also registers
-    this host for pushes after a reconfigure, as sackd does (Slurm 23.11+; older
-    controllers ignore it). The error names every server tried and why each failed.
-    """
-    if request not in REQUEST_SETS:
-        raise RequestError("unknown request set %r: use slurmd or client" % request)
-    if not servers:
-        raise RequestError("no controller given")
-    if timeout <= 0:
-        raise RequestError("timeout must be positive")
-    if retries < 1:
-        raise RequestError("retries must be at least 1")
-    pinned = None if protocol in (None, "", "auto") else version_of(str(protocol))
-    credentials.refresh()
-    flags = REQUEST_SETS[request] | (CONFIG_REQUEST_SACKD if register is not None else 0)
-    addresses = [s if isinstance(s, Address) else parse_address(s) for s in servers]
-    attempts: List[Tuple[str, SlurmConfigError]] = []
-    for passes in range(retries):
-        if passes:
-            time.sleep(backoff * (2 ** (passes - 1)))
-        for address in addresses:
-            try:
-                reply = negotiate(address, credentials, flags, pinned, timeout, max_frame, send,
-                                  tls, register or 0)
-            except SlurmConfigError as error:
-                attempts.append((str(address), error))
-                if isinstance(error, RequestError) or not _retryable(error):
-                    raise FetchError(attempts) from None
-                continue
-            return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
-                               release_of(reply.version), _missing_includes(reply), address)
-    raise FetchError(attempts)
+          max_frame: int = DEFAULT_MAX_FRAME, tls: Optional["ssl.SSLContext"] = None,
+          retries: int = 1, backoff: float = 1.0, register: Optional[int] = None,
+          exchange: Optional[Exchange] = None) -> FetchResult:
+    """One fetch in a session of its own (see Session)."""
+    return Session(servers, credentials, request, protocol, timeout, retries, backoff,
+                   Network(tls, max_frame), exchange=exchange).fetch(register)

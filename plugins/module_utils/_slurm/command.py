@@ -148,32 +148,32 @@ def tls_context(args: "Arguments") -> "Optional[object]":
 
 
 class Session:
-    """What one run keeps between fetches: credentials, servers, TLS, remembered versions."""
+    """What one run keeps between fetches: the library's fetch session (credentials,
+    servers, TLS, remembered versions), built from the command line, and how it writes."""
 
     def __init__(self, args: "Arguments") -> None:
-        from . import client, known_versions
+        from .client import Session as FetchSession
+        from .known_versions import default_path
+        from .transport import Network
         self.args = args
-        self.credentials = credentials(args)
-        self.servers = controllers(args)
-        self.tls = tls_context(args)
-        self.versions_path = known_versions.default_path(args.state_dir or args.output_dir)
-        client.seed(known_versions.load(self.versions_path))
+        self.fetcher = FetchSession(
+            controllers(args), credentials(args), request=args.request,
+            protocol=args.release or "auto", timeout=args.timeout, retries=args.retries,
+            network=Network(tls_context(args), source=args.listen_address or None),  # type: ignore[arg-type]
+            versions_path=default_path(args.state_dir), remember=not args.check)
         self.kept_said: "Optional[List[str]]" = None
 
-    def fetch(self, request: "Optional[str]" = None, register: "Optional[int]" = None) -> "FetchResult":
+    @property
+    def credentials(self) -> "Credentials":
+        return self.fetcher.credentials
+
+    def fetch(self, register: "Optional[int]" = None) -> "FetchResult":
         """One fetch; the version that worked is remembered for the next run."""
-        from . import known_versions
-        from .client import fetch
         args = self.args
         say(args, 2, "asking %s for the %s set%s" % (
-            ", ".join(str(s) for s in self.servers), request or args.request,
+            ", ".join(str(s) for s in self.fetcher.servers), args.request,
             " at Slurm %s" % args.release if args.release else ", protocol negotiated"))
-        result = fetch(self.servers, self.credentials, request=request or args.request,
-                       protocol=args.release or "auto", timeout=args.timeout,
-                       retries=args.retries, tls=self.tls, register=register)  # type: ignore[arg-type]
-        if result.address is not None and not args.check and not args.release:
-            known_versions.remember(self.versions_path, result.address, result.protocol_version)
-        return result
+        return self.fetcher.fetch(register=register)
 
     def write(self, result: "FetchResult", prune: str) -> "List[str]":
         """Writes what differs (see write); files kept from pruning are named in one warning,
@@ -256,8 +256,9 @@ def run(root: str, args: "Arguments", children: "Optional[Children]" = None) -> 
     owner_and_group(args)
     session = Session(args)
     if args.watch:
-        from .watch import watch
-        return watch(session, children)
+        from .watch import WatchOptions, watch
+        options = WatchOptions(*[getattr(args, name) for name in WatchOptions._fields])
+        return watch(options, session.fetch, session.write, session.credentials, children)
     result = session.fetch()
     report(args, result)
     if args.check:

@@ -28,13 +28,12 @@ _MAX_ENTRIES = 256
 
 
 def default_path(directory: "Optional[str]" = None) -> str:
-    """Beside the output when there is one; else the user's cache (root: /var/cache)."""
+    """In directory when one is given (bin/straw --state-dir); else in straw.slurm's cache
+    (user_cache.py), never beside the configuration it fetched."""
     if directory:
         return os.path.join(directory, FILE_NAME)
-    if os.geteuid() == 0:
-        return "/var/cache/straw-slurm/versions"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "straw-slurm", "versions")
+    from .user_cache import cache_directory
+    return os.path.join(cache_directory(), "versions")
 
 
 def load(path: str) -> "Dict[Address, int]":

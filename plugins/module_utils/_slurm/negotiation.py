@@ -19,20 +19,14 @@ from __future__ import annotations
 from .attempt import attempt, controller_error, decoded, frame, rejected
 from .errors import ClosedError, HttpReplyError, ReplyError
 from .messages import ConfigReply, RcReply
-from .transport import exchange
-from .versions import PROTO_23_11, best_within_window, probe_order, release_of
+from .versions import HTTP_ERA, PROTO_23_11, best_within_window, described, probe_order, release_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    import ssl
     from typing import Dict, List, Optional, Tuple, Union
 
-    from .attempt import Exchange
-    from .auth.credentials import Credentials
+    from .attempt import Exchange, ExchangeAll, Request
     from .transport import Address
-
-#: Controllers that answer an unknown version with HTTP (25.11 and newer) all accept 25.11's.
-HTTP_ERA = 44 << 8
 
 
 def after_http(first: int) -> "List[int]":
@@ -71,56 +65,59 @@ def known_best(decoded_replies: "Dict[int, object]", versions: "List[int]") -> b
     return bool(natives) and max(natives) in accepted
 
 
-def _in_parallel(address: "Address", versions: "List[int]", credentials: "Credentials",
-                 flags: int, timeout: float, max_frame: int, tls: "Optional[ssl.SSLContext]",
-                 port: int) -> "Dict[int, object]":
+def _in_parallel(address: "Address", versions: "List[int]", request: "Request",
+                 send_all: "ExchangeAll") -> "Dict[int, object]":
     """Every version at once; done as soon as the best answer is known."""
-    from .probe import exchange_all
-    frames = {version: frame(version, credentials, flags, port) for version in versions}
+    frames = {version: frame(version, request) for version in versions}
     order = sorted(versions, reverse=True)
     replies: "Dict[int, object]" = {}
 
     def settled(outcomes: "Dict[int, Union[bytearray, Exception]]") -> bool:
         for version, outcome in outcomes.items():
             if version not in replies:
-                replies[version] = decoded(outcome, version, flags)
+                replies[version] = decoded(outcome, version, request.flags)
         return known_best(replies, order)
 
-    outcomes = exchange_all(address, frames, timeout, max_frame, tls, settled)
+    outcomes = send_all(address, frames, request.timeout, settled)
     for version, outcome in outcomes.items():
         if version not in replies:
-            replies[version] = decoded(outcome, version, flags)
+            replies[version] = decoded(outcome, version, request.flags)
     return replies
 
 
-def after_refusal(address: "Address", first: int, outcome: object, protocol: "Optional[int]",
-                  credentials: "Credentials", flags: int, timeout: float, max_frame: int,
-                  send: "Exchange", tls: "Optional[ssl.SSLContext]",
-                  port: int) -> "Tuple[int, ConfigReply]":
+def after_refusal(address: "Address", first: int, outcome: object, request: "Request",
+                  send: "Exchange", send_all: "Optional[ExchangeAll]",
+                  retry_first: bool = False) -> "Tuple[int, ConfigReply]":
     """The version and reply that a search finds after the first attempt (at first,
     answered by outcome) was not accepted; raises what the controller told us otherwise.
-    A pinned protocol is never searched around."""
+    A pinned version is never searched around. The candidates go out together through
+    send_all; without it (a test's simulated controller), one after the other. retry_first:
+    first is a version this controller accepted before."""
     results: "Dict[int, object]" = {first: outcome}
     rest: "List[int]" = []
-    if protocol is None and rejected(outcome, first):
+    pinned = request.pinned
+    if pinned is None and rejected(outcome, first):
         rest = [v for v in probe_order() if v != first]
         if isinstance(outcome, RcReply):  # 24.11-25.11 told us their version: jump to it
             best = best_within_window(outcome.version)
             rest = [best] if best is not None and best != first else rest
         elif isinstance(outcome, HttpReplyError):  # 25.11 or newer, older than first
             rest = after_http(first)
-        if send is exchange and len(rest) > 1:
-            results.update(_in_parallel(address, rest, credentials, flags, timeout, max_frame,
-                                        tls, port))
-        else:  # one candidate, or a test's simulated controller: one after the other
+        if send_all is not None and len(rest) > 1:
+            # A silent close is also what a passing fault looks like: a version that worked
+            # before goes out once more beside the others, so that one dropped connection
+            # does not settle the session on an older one.
+            again = [first] if retry_first and isinstance(outcome, ClosedError) else []
+            results.update(_in_parallel(address, again + rest, request, send_all))
+        else:
             for version in rest:
-                results[version] = attempt(address, version, credentials, flags, timeout,
-                                           max_frame, send, tls, port)
+                results[version] = attempt(address, version, request, send)
                 if not rejected(results[version], version):
                     break
     tried = [first] + [v for v in rest if v in results]
     http = False
     native: "Optional[int]" = None
+    credentials = request.credentials
     for version in sorted(results, reverse=True):
         reply = results[version]
         if isinstance(reply, ConfigReply):
@@ -138,9 +135,9 @@ def after_refusal(address: "Address", first: int, outcome: object, protocol: "Op
                          "we tried %s" % (release_of(native),
                                           ", ".join(release_of(v) for v in tried)),
                          "pin a release the controller accepts, or leave protocol on auto"
-                         if protocol is not None else None)
-    what = ("Slurm %s (protocol %d)" % (release_of(protocol), protocol >> 8)
-            if protocol is not None else "every protocol version from Slurm %s to %s"
+                         if pinned is not None else None)
+    what = (described(pinned) if pinned is not None
+            else "every protocol version from Slurm %s to %s"
             % (release_of(min(tried)), release_of(max(tried))))
     if http:
         raise ReplyError("the controller (Slurm 25.11 or newer, HTTP on) accepted none of "

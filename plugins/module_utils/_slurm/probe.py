@@ -4,11 +4,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Several request frames to one controller at once, one connection each, in one round trip.
 
-First contact with a controller of unknown release used to be a scan, one connection per
-version, each waiting for the last to be refused. Here every candidate goes out at the same
-moment over non-blocking sockets driven by one poll(); the caller decides from the replies
-as they land and stops as soon as it knows. One poll() over non-blocking sockets: no
-threads, which would cost milliseconds of imports.
+A first contact with a controller of unknown release would otherwise wait for each version
+to be refused before trying the next. Every candidate goes out at the same moment over
+non-blocking sockets driven by one poll(); the caller decides from the replies as they land
+and stops as soon as it knows. One poll(), no threads, which would cost milliseconds of
+imports. Replies are read and judged as transport.py reads and judges one.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import select
 from . import sockets
 from .errors import ClosedError, NetworkError, ReplyError
 from .frames import LENGTH, FrameReader
-from .transport import Deadline, reached, resolver_host
+from .transport import Deadline, Judge, resolver_host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import ssl
     from typing import Callable, Dict, Optional, Union
 
-    from .transport import Address
+    from .transport import Address, Network
 
     Outcome = Union[bytearray, Exception]
 
@@ -37,21 +36,21 @@ _CHUNK = 256 << 10
 class _Attempt:
     """One connection: connect, (TLS handshake), send the frame, read one reply frame."""
 
-    __slots__ = ("key", "frame", "sock", "sent", "reader", "shaking", "address")
+    __slots__ = ("key", "frame", "sock", "sent", "reader", "shaking", "judge")
 
-    def __init__(self, key: int, frame: bytes, sock: sockets.socket, address: "Address") -> None:
+    def __init__(self, key: int, frame: bytes, sock: sockets.socket, judge: Judge) -> None:
         self.key = key
-        self.address = address
         self.frame = memoryview(frame)
         self.sock = sock
         self.sent = 0
         self.reader = FrameReader()
         self.shaking = False
+        self.judge = judge
 
     def wants(self) -> int:
         return _OUT if self.sent < len(self.frame) else _IN
 
-    def step(self, max_frame: int) -> "Optional[bytearray]":
+    def step(self) -> "Optional[bytearray]":
         """Advances as far as the socket allows; the reply frame once complete."""
         if self.shaking:
             self.sock.do_handshake()  # type: ignore[attr-defined]
@@ -69,54 +68,40 @@ class _Attempt:
                 raise ReplyError("truncated reply: %s before the connection closed"
                                  % reader.progress().replace(" frame", ""))
             if reader.received(count) == LENGTH:
-                length = reader.length or 0
-                if reader.head == b"HTTP" or length > max_frame:
-                    self._judge(length, max_frame)
+                self.judge(reader)
                 reader.allow()
         return reader.take()
 
-    def _judge(self, length: int, max_frame: int) -> None:
-        """What answered, from the first bytes, as transport.exchange names it: slurmctld's
-        own HTTP answer (a rejection) or something that is not slurmctld at all."""
-        from .peer import check, http_answer
-        data = bytes(self.reader.head)
-        try:
-            data += self.sock.recv(8 << 10)
-        except OSError:
-            pass  # judge by what came
-        if self.reader.head == b"HTTP":
-            raise http_answer(self.address, data, "it answered HTTP")
-        check(self.address, data, "its reply of %d bytes exceeds the %d-byte limit"
-              % (length, max_frame))
-        raise ReplyError("reply of %d bytes exceeds the %d-byte limit" % (length, max_frame))
 
-
-def _open(address: "Address", key: int, frame: bytes,
-          tls: "Optional[ssl.SSLContext]") -> _Attempt:
-    where = reached.get(address)
+def _open(network: "Network", address: "Address", key: int, frame: bytes,
+          deadline: Deadline) -> _Attempt:
+    where = network.reached.get(address)
     if where is None:  # not reached before: the name's first address
         where = sockets.first_address(resolver_host(address), address.port)
     family = sockets.AF_INET6 if len(where) == 4 else sockets.AF_INET
     sock = sockets.socket(family, sockets.SOCK_STREAM)
     sock.setblocking(False)
     try:
+        if network.source is not None:
+            sock.bind((network.source, 0))
         sock.connect(where)
     except BlockingIOError:
         pass
     except OSError:
         sock.close()
         raise
-    attempt = _Attempt(key, frame, sock, address)
-    if tls is not None:
-        attempt.sock = tls.wrap_socket(sock, server_hostname=address.host,
-                                       do_handshake_on_connect=False)
+    judge = Judge(address, sock, network.max_frame, deadline, partial=False)
+    attempt = _Attempt(key, frame, sock, judge)
+    if network.tls is not None:
+        attempt.sock = network.tls.wrap_socket(sock, server_hostname=address.host,
+                                               do_handshake_on_connect=False)
+        attempt.judge.sock = attempt.sock
         attempt.shaking = True
     return attempt
 
 
-def exchange_all(address: "Address", frames: "Dict[int, bytes]", timeout: float,
-                 max_frame: int, tls: "Optional[ssl.SSLContext]",
-                 settled: "Callable[[Dict[int, Outcome]], bool]") -> "Dict[int, Outcome]":
+def exchange_all(network: "Network", address: "Address", frames: "Dict[int, bytes]",
+                 timeout: float, settled: "Callable[[Dict[int, Outcome]], bool]") -> "Dict[int, Outcome]":
     """Sends every frame on its own connection at once; returns each key's reply frame or
     the error it met, as soon as settled(outcomes so far) is true or all are done."""
     deadline = Deadline(timeout)
@@ -125,7 +110,7 @@ def exchange_all(address: "Address", frames: "Dict[int, bytes]", timeout: float,
     try:
         for key, frame in frames.items():
             try:
-                attempt = _open(address, key, frame, tls)
+                attempt = _open(network, address, key, frame, deadline)
             except OSError as exc:
                 raise NetworkError("cannot connect: %s" % (exc.strerror or exc)) from None
             attempts[attempt.sock.fileno()] = attempt
@@ -140,7 +125,7 @@ def exchange_all(address: "Address", frames: "Dict[int, bytes]", timeout: float,
             for fd, event in events:
                 attempt = attempts[fd]
                 try:
-                    reply = attempt.step(max_frame)
+                    reply = attempt.step()
                 except (BlockingIOError, InterruptedError):
                     poller.modify(fd, attempt.wants())
                     continue

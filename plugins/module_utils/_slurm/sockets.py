@@ -17,7 +17,9 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same interface, typed as the socket module's
     import socket as _impl
-    from typing import Optional, Tuple
+    from typing import Callable, Optional, Tuple
+
+    from .frames import FrameReader
 else:
     try:
         import _socket as _impl
@@ -44,20 +46,27 @@ def first_address(host: "str | bytes", port: int) -> "Tuple[object, ...]":
     return getaddrinfo(host, port, 0, SOCK_STREAM)[0][4]
 
 
-def connect_tcp(host: "str | bytes", port: int, seconds: float) -> "_impl.socket":
+def connect_tcp(host: "str | bytes", port: int, seconds: float,
+                source: "Optional[str]" = None) -> "_impl.socket":
     """A socket connected to the first of host's addresses that accepts within seconds
-    (each address gets that long), or the last address's error."""
+    (each address gets that long), or the last address's error. source, when given, is the
+    local address to connect from; addresses of the other family are skipped."""
     error: Optional[OSError] = None
     for family, kind, proto, _name, where in getaddrinfo(host, port, 0, SOCK_STREAM):
+        if source is not None and (family == AF_INET6) != (":" in source):
+            continue
         sock = socket(family, kind, proto)
         try:
             sock.settimeout(seconds)
+            if source is not None:
+                sock.bind((source, 0))
             sock.connect(where)
             return sock
         except OSError as exc:
             sock.close()
             error = exc
-    raise error or OSError("%r has no address to connect to" % (host,))
+    raise error or OSError("%r has no address to connect to%s"
+                           % (host, " from %s" % source if source else ""))
 
 
 def connect_unix(path: str, seconds: float) -> "_impl.socket":
@@ -70,3 +79,22 @@ def connect_unix(path: str, seconds: float) -> "_impl.socket":
         sock.close()
         raise
     return sock
+
+
+def receive(sock: "_impl.socket", reader: "FrameReader", judge: "Callable[[FrameReader], None]",
+            seconds_left: "Optional[Callable[[], float]]" = None) -> bool:
+    """Reads one frame into reader from a blocking socket: True once it is complete, False
+    when the peer closed first (reader.progress() says how far it got). judge(reader) sees
+    the length before anything is allocated for it, and raises to refuse it; seconds_left,
+    when given, bounds each read (and raises timeout when nothing is left)."""
+    from .frames import LENGTH
+    while not reader.complete:
+        if seconds_left is not None:
+            sock.settimeout(seconds_left())
+        count = sock.recv_into(reader.space())
+        if count == 0:
+            return False
+        if reader.received(count) == LENGTH:
+            judge(reader)
+            reader.allow()
+    return True

@@ -51,6 +51,20 @@ OLDEST = min(RELEASES.values()) << 8
 NEWEST = max(RELEASES.values()) << 8
 
 
+#: Controllers that answer an unknown version with HTTP (25.11 and newer) all accept 25.11's.
+HTTP_ERA = 44 << 8
+
+
+def number_of(version: int) -> int:
+    """The protocol number N of a version word (N << 8), as Slurm's messages show it."""
+    return version >> 8
+
+
+def described(version: int) -> str:
+    """"Slurm 22.05 (protocol 38)", for messages."""
+    return "Slurm %s (protocol %d)" % (release_of(version), number_of(version))
+
+
 def release_of(version: int) -> str:
     """The release whose protocol is version, e.g. 0x2600 -> "22.05"."""
     number = version >> 8

@@ -40,13 +40,19 @@ from .versions import PROTO_23_11, PROTO_25_05
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Protocol, Tuple
+    from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple
 
+    from .auth.credentials import Credentials
     from .auth.verify import PushVerifier
     from .client import FetchResult
     from .listen import Frame, Listener  # noqa: F401
     from .messages import ConfigFile
     from .transport import Address
+
+    #: fetch(register) -> the files: register is the port pushes go to, None to only fetch.
+    Fetch = Callable[[Optional[int]], FetchResult]
+    #: write(result, prune) -> the names written; raises SlurmConfigError, writing nothing.
+    Write = Callable[[FetchResult, str], List[str]]
 
     class Children(Protocol):
         """What starts and reaps --on-change commands (bin/straw_children.py): the library
@@ -60,6 +66,28 @@ if TYPE_CHECKING:
 
         def reap(self) -> List[int]:
             """The exit statuses of those that ended since the last call."""
+else:
+    from .records import NamedTuple
+
+
+class WatchOptions(NamedTuple):
+    """What a watcher is told, by bin/straw's --watch options or by whoever embeds it."""
+
+    output_dir: str
+    request: str = "client"  # the file set: a push carries the client set only
+    prune: str = "off"  # config_dir's off, owned or force, for fetched files
+    uid: "Optional[int]" = None
+    gid: "Optional[int]" = None
+    interval: "Optional[float]" = None  # between polls (default: by whether pushes arrive)
+    hint_delay: "Optional[float]" = None  # most random delay before a hint's fetch
+    listen_port: "Optional[int]" = None  # default: SlurmdPort
+    listen_address: "Optional[str]" = None  # default: all; else also the source of fetches
+    listen_cert: "Optional[str]" = None
+    listen_key: "Optional[str]" = None
+    tls_ca: "Optional[str]" = None
+    on_change: "Optional[str]" = None
+    slurm_user: "Optional[str]" = None  # whose pushes are trusted (default: SlurmUser)
+
 
 DEFAULT_SLURMD_PORT = 6818
 POLL_WITH_PUSHES = 300.0
@@ -81,18 +109,22 @@ def fetched_settings(result: "FetchResult") -> "Dict[str, Any]":
     return settings_fact(result.files)
 
 
-def local_address(controller: "Optional[Address]") -> bytes:
+def local_address(controller: "Optional[Address]", source: "Optional[str]") -> bytes:
     """This host's IPv4 address as the controller sees it (the source of our connections to
     it), for MUNGE credentials made from the key: the controller keys a registration by the
-    name it finds for that address. No packet is sent."""
+    name it finds for that address. A watcher that listens on one address connects from it
+    too. No packet is sent."""
     from .auth.munge_key import origin_address
-    from .transport import reached
-    where = reached.get(controller) if controller is not None else None
-    if where is None or len(where) != 2:
+    if source:
+        try:
+            return socket.inet_aton(source)
+        except OSError:
+            return origin_address()  # an IPv6 or a named address: MUNGE carries IPv4 only
+    if controller is None:
         return origin_address()
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        probe.connect(where[:2])
+        probe.connect((controller.host, controller.port))
         return socket.inet_aton(probe.getsockname()[0])
     except OSError:
         return origin_address()
@@ -103,9 +135,12 @@ def local_address(controller: "Optional[Address]") -> bytes:
 class Watcher:
     """The loop: one listener, one wakeup pipe for signals, timers for polls and hints."""
 
-    def __init__(self, session: "Any", children: "Optional[Children]" = None) -> None:
-        self.session = session
-        self.args = session.args
+    def __init__(self, options: WatchOptions, fetch: "Fetch", write: "Write",
+                 credentials: "Credentials", children: "Optional[Children]" = None) -> None:
+        self.options = options
+        self.fetch = fetch
+        self.write = write
+        self.credentials = credentials
         self.listener = None  # type: Optional[Listener]
         self.verifier = None  # type: Optional[PushVerifier]
         self.stop = False
@@ -119,8 +154,8 @@ class Watcher:
         self.failing = False
         self.backoff = BACKOFF_FIRST
         self.port = 0
-        self.interval = self.args.interval
-        self.hint_delay = HINT_DELAY if self.args.hint_delay is None else self.args.hint_delay
+        self.interval = options.interval
+        self.hint_delay = HINT_DELAY if options.hint_delay is None else options.hint_delay
         self.children = children
         from .rejection_log import RejectionLog
         self.rejections = RejectionLog(log)
@@ -156,7 +191,7 @@ class Watcher:
         """One fetch (registering when pushes can reach us); None when it failed."""
         register = self.port if self.listener is not None else None
         try:
-            result = self.session.fetch(register=register)  # type: FetchResult
+            result = self.fetch(register)
         except SlurmConfigError as error:
             if not self.failing:
                 log("cannot fetch (%s): %s; keeping the last good files, retrying in %ds"
@@ -175,9 +210,9 @@ class Watcher:
     def _apply(self, result: "FetchResult", why: str, prune: str) -> "Optional[List[str]]":
         """The names written (none when all was current), or None when writing failed."""
         try:
-            changed = self.session.write(result, prune)  # type: List[str]
+            changed = self.write(result, prune)
         except SlurmConfigError as error:
-            log("cannot write %s (%s): %s; the old files stay" % (self.args.output_dir, why, error))
+            log("cannot write %s (%s): %s; the old files stay" % (self.options.output_dir, why, error))
             return None
         if changed:
             log("%s: wrote %s" % (why, ", ".join(changed)))
@@ -185,14 +220,14 @@ class Watcher:
         return changed
 
     def _on_change(self, changed: "List[str]") -> None:
-        command = self.args.on_change
+        command = self.options.on_change
         if not command:
             return
         if self.children is None:
             log("cannot run --on-change: this entry point starts no process")
             return
         environment = dict(os.environ, STRAW_CHANGED=" ".join(changed),
-                           STRAW_DIR=os.path.abspath(self.args.output_dir))
+                           STRAW_DIR=os.path.abspath(self.options.output_dir))
         environment.pop("SLURM_JWT", None)  # the watcher's credential is not the command's
         failure = self.children.start(command, environment)
         if failure:
@@ -211,7 +246,7 @@ class Watcher:
         result = self._fetch(why)
         if result is None:
             return
-        self._apply(result, why, self.args.prune)
+        self._apply(result, why, self.options.prune)
         if not self.ready:  # the first fetch that worked: now we know the controller
             self.ready = True
             self._setup_pushes(result)
@@ -226,30 +261,31 @@ class Watcher:
             log("%s runs Slurm %s, which pushes nothing before 23.11: polling every %gs"
                 % (first.controller, first.release, self.interval or POLL_WITHOUT_PUSHES))
             return
-        if self.args.tls_ca and not self.args.listen_cert:
+        if self.options.tls_ca and not self.options.listen_cert:
             log("pushes on a TLS cluster need a listener certificate (--listen-cert and "
                 "--listen-key, as sackd_cert_file): polling only, every %gs"
                 % (self.interval or POLL_WITHOUT_PUSHES))
             return
         port_text = str(conf.get("SlurmdPort") or DEFAULT_SLURMD_PORT)
         slurmd_port = int(port_text) if port_text.isdigit() else DEFAULT_SLURMD_PORT
-        self.port = self.args.listen_port or slurmd_port
+        self.port = self.options.listen_port or slurmd_port
         if self.port != slurmd_port and first.protocol_version < PROTO_25_05:
             log("warning: Slurm %s pushes to SlurmdPort (%d), not to --listen-port %d"
                 % (first.release, slurmd_port, self.port))
         tls = None
-        if self.args.listen_cert:
+        cert, key, ca = self.options.listen_cert, self.options.listen_key, self.options.tls_ca
+        if cert and key and ca:  # bin/straw refuses a certificate without the others
             from .tls import server_context
-            tls = server_context(self.args.listen_cert, self.args.listen_key, self.args.tls_ca)
+            tls = server_context(cert, key, ca)
         from .listen import Listener
         try:
-            self.listener = Listener(self.args.listen_address or "", self.port, tls=tls)
+            self.listener = Listener(self.options.listen_address or "", self.port, tls=tls)
         except SlurmConfigError as error:
             log("cannot listen for pushes: %s; polling only, every %gs"
                 % (error, self.interval or POLL_WITHOUT_PUSHES))
             return
         self.verifier = self._verifier(conf)
-        self.session.credentials.use_origin(local_address(first.address))
+        self.credentials.use_origin(local_address(first.address, self.options.listen_address))
         result = self._fetch("registration")
         if result is None:
             return
@@ -257,7 +293,7 @@ class Watcher:
             % (result.controller, result.release, self.port,
                "" if self.verifier else "; they cannot be verified here, so each is a hint "
                "to fetch again"))
-        self._apply(result, "registration", self.args.prune)
+        self._apply(result, "registration", self.options.prune)
 
     def _verifier(self, conf: "Dict[str, Any]") -> "Optional[PushVerifier]":
         """What can prove a push here: the MUNGE key, munged (as SlurmUser), slurm.key."""
@@ -265,7 +301,7 @@ class Watcher:
         if uid is None:
             return None
         from .auth.choose import verifier_for
-        verifier = verifier_for(self.session.credentials, uid)
+        verifier = verifier_for(self.credentials, uid)
         if verifier is None:
             return None
         log("pushes are believed only when made by uid %d, %s" % (uid, origin))
@@ -274,8 +310,8 @@ class Watcher:
     def _trusted_uid(self, conf: "Dict[str, Any]") -> "Tuple[Optional[int], str]":
         """The uid allowed to push, and where that came from, said at start: --slurm-user, or
         the SlurmUser of the slurm.conf the controller sent (as sackd takes it)."""
-        if self.args.slurm_user:
-            name, origin = str(self.args.slurm_user), "as --slurm-user says"
+        if self.options.slurm_user:
+            name, origin = str(self.options.slurm_user), "as --slurm-user says"
         else:
             named = conf.get("SlurmUser")
             name = named or "root"
@@ -333,7 +369,7 @@ class Watcher:
             self._fetch_soon("push", "verified push from %s, made before what we hold may have "
                              "been: fetching to be sure" % frame.peer, delay=False)
             return
-        if self.args.request != "client":
+        if self.options.request != "client":
             self._fetch_soon("push", "verified push from %s: fetching the slurmd set" % frame.peer,
                              delay=False)
             return
@@ -347,7 +383,7 @@ class Watcher:
         """Whether the directory already holds these files' bytes."""
         from .files import plan
         try:
-            changes = plan(self.args.output_dir, files, False, self.args.uid, self.args.gid)
+            changes = plan(self.options.output_dir, files, False, self.options.uid, self.options.gid)
         except SlurmConfigError:
             return False
         return not [change for change in changes if change.action in ("create", "update")]
@@ -432,7 +468,9 @@ class Watcher:
         return 0
 
 
-def watch(session: "Any", children: "Optional[Children]" = None) -> int:
+def watch(options: WatchOptions, fetch: "Fetch", write: "Write", credentials: "Credentials",
+          children: "Optional[Children]" = None) -> int:
     """Runs until SIGTERM or SIGINT, then exits 0. A controller that cannot be reached, even
-    at start, is retried with backoff: the last good files stay meanwhile."""
-    return Watcher(session, children).run()
+    at start, is retried with backoff: the last good files stay meanwhile. credentials are
+    those fetch uses: a push is verified with the same key."""
+    return Watcher(options, fetch, write, credentials, children).run()

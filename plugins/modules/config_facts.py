@@ -280,7 +280,7 @@ if TOO_OLD is None:
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.known_versions import default_path
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.transport import Network
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
-        MissingLibraryError, SlurmConfigError)
+        MissingLibraryError, SlurmConfigError, worded)
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts, settings_fact
 
 
@@ -347,7 +347,7 @@ def main():
     except SlurmConfigError as exc:
         module.fail_json(msg=str(exc))
     for warning in notes + result.warnings:
-        module.warn(warning)
+        module.warn(worded(warning))
     module.exit_json(changed=False, ansible_facts={'slurm_config': {
         'files': files_facts(result.files),
         'settings': settings_fact(result.files),

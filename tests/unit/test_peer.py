@@ -3,6 +3,8 @@ Every valid reply layout (and every prefix of one, as a short first read brings)
 None; SSH, TLS, web servers, text protocols and noise must each be named."""
 import pytest
 
+from _slurm.cli import COMMAND_WORDS
+from _slurm.errors import worded
 from _slurm import peer
 from _slurm.header import encode_header
 from _slurm.wire import u32
@@ -51,7 +53,7 @@ def test_ssh_banner():
                                   b"\x17\x03\x03\x00\x20" + b"\0" * 32])
 def test_tls_records(data):
     assert peer.describe(data) == peer.TLS
-    assert "give tls_ca" in peer.TLS
+    assert "give tls_ca" in worded(peer.TLS) and "give --tls-ca" in worded(peer.TLS, COMMAND_WORDS)
 
 
 def test_web_server():

@@ -2,27 +2,22 @@
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""How bin/straw words a failure: one line, in the command's own option names, with the
-install hint for a missing library. Loaded only when something went wrong or warns.
+"""How bin/straw words a failure: one line, in the command's own option names (the
+library's errors carry the options they concern as data), with the install hint for a
+missing library. Loaded only when something went wrong or warns.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    from typing import List, Optional
+    from typing import Optional
 
 #: What to do about a library a feature needs.
 INSTALL_HINTS = {
     "PyJWT": "pip install PyJWT",
     "dnspython": "pip install dnspython, or name the controllers on the command line",
 }
-
-# The library names its options as the Ansible module does; the command says them its way.
-OPTION_NAMES = {"munge_socket": "--munge-socket", "munge_key_path": "--munge-key",
-                "jwt_key": "--jwt-key", "jwt_user": "--jwt-user",
-                "jwt_token": "SLURM_JWT", "slurm_key": "--slurm-key", "slurm_jwks": "--slurm-jwks",
-                "slurm_kid": "--slurm-kid", "sack_socket": "--sack-socket", "tls_ca": "--tls-ca"}
 
 
 class Fatal(Exception):
@@ -39,25 +34,11 @@ class CommandError(Fatal):
 
 
 def command_words(message: str) -> str:
-    """The library's option names (munge_socket) as this command's (--munge-socket), where
-    they stand as words: never inside a path such as /etc/slurm/slurm_key."""
-    out = []
-    for index, word in enumerate(_words(message)):
-        bare = word.rstrip(" (,").rstrip("),;:")
-        out.append(OPTION_NAMES[bare] + word[len(bare):] if index and bare in OPTION_NAMES
-                   else word)
-    return "".join(out)
-
-
-def _words(message: str) -> "List[str]":
-    """message split after spaces, '(' and ',', keeping every character."""
-    words, start = [], 0
-    for index, char in enumerate(message):
-        if char in " (,":
-            words.append(message[start:index + 1])
-            start = index + 1
-    words.append(message[start:])
-    return [w for w in words if w]
+    """A library message (an error's raw() text, a warning) with the options it names said
+    as this command's: --munge-socket for munge_socket, SLURM_JWT for jwt_token."""
+    from .cli import COMMAND_WORDS
+    from .errors import worded
+    return worded(message, COMMAND_WORDS)
 
 
 def explain(error: "BaseException", verbose: int) -> str:
@@ -66,8 +47,10 @@ def explain(error: "BaseException", verbose: int) -> str:
     if isinstance(error, MissingLibraryError):
         return "%s is required %s (%s)" % (error.library, error.purpose,
                                            INSTALL_HINTS.get(error.library, "install it"))
-    if isinstance(error, (Fatal, SlurmConfigError)):
-        return command_words(str(error))  # a FetchError names every server tried and why
+    if isinstance(error, SlurmConfigError):
+        return command_words(error.raw())  # a FetchError names every server tried and why
+    if isinstance(error, Fatal):
+        return str(error)
     if verbose >= 2:
         import traceback
         traceback.print_exc()

@@ -7,14 +7,33 @@
 RequestError: ours (bad options, no credential, an unusable local key or socket).
 ReplyError: the peer's (a malformed or hostile reply, or a controller that said no).
 NetworkError: the network's (refused, timed out, closed).
-Messages never contain tokens, keys or credentials.
+Messages never contain tokens, keys or credentials. A message that names one of the
+library's options writes it {like_this}, as data: str() says it as the modules do
+(munge_socket), and bin/straw in its own words (--munge-socket), through worded().
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    from typing import List, Optional, Tuple
+    from typing import Dict, List, Optional, Tuple
+
+#: The library's options, as the modules name them: the names a message may hold as data.
+OPTION_NAMES = ("munge_socket", "munge_key_path", "jwt_key", "jwt_user", "jwt_token",
+                "jwt_token_file", "slurm_key", "slurm_jwks", "slurm_kid", "sack_socket",
+                "tls_ca")
+
+
+def worded(text: str, words: "Optional[Dict[str, str]]" = None) -> str:
+    """text with each {option} it names said as words says it (by default, as the modules
+    name it)."""
+    if "{" not in text:
+        return text
+    for name in OPTION_NAMES:
+        marker = "{%s}" % name
+        if marker in text:
+            text = text.replace(marker, (words or {}).get(name, name))
+    return text
 
 
 class SlurmConfigError(Exception):
@@ -25,8 +44,12 @@ class SlurmConfigError(Exception):
         self.message = message
         self.hint = hint
 
-    def __str__(self) -> str:
+    def raw(self) -> str:
+        """The message and its hint, with the options it names still as data."""
         return self.message if not self.hint else "%s (%s)" % (self.message, self.hint)
+
+    def __str__(self) -> str:
+        return worded(self.raw())
 
 
 class RequestError(SlurmConfigError):
@@ -90,5 +113,5 @@ class FetchError(SlurmConfigError):
 
 def _named(server: str, error: SlurmConfigError) -> str:
     """server: error, unless the error already starts by naming the server."""
-    text = str(error)
+    text = error.raw()
     return text if text.startswith(server + " ") else "%s: %s" % (server, text)

@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import List, Optional
 
-TLS = "a TLS server (this controller or proxy speaks TLS: give tls_ca)"
+TLS = "a TLS server (this controller or proxy speaks TLS: give {tls_ca})"
 WRONG_PORT = "check the host and port; slurmctld listens on SlurmctldPort, 6817 by default"
 
 _REPLY_TYPES = (RESPONSE_CONFIG, RESPONSE_SLURM_RC, RESPONSE_SLURM_RC_MSG)

@@ -30,7 +30,7 @@ _TEXT: Dict[int, Tuple[str, Optional[str]]] = {
     2131: ("controller in standby mode", "try a different controller"),
     6000: ("invalid authentication credential", None),
     6001: ("authentication credential expired", None),
-    13000: ("this controller speaks TLS: give tls_ca", "the cluster's CA certificate"),
+    13000: ("this controller speaks TLS: give {tls_ca}", "the cluster's CA certificate"),
 }
 
 

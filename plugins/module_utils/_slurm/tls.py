@@ -105,7 +105,7 @@ def handshake_error(exc: OSError, context: ssl.SSLContext, host: str,
     """The error for a failed handshake, naming its cause."""
     if not_tls(exc):
         return NetworkError("TLS failed: the controller does not speak TLS (TLSType is not "
-                            "tls/s2n there?): leave out tls_ca",
+                            "tls/s2n there?): leave out {tls_ca}",
                             "it closed the connection during the handshake"
                             if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError,
                                                 ConnectionError))
@@ -124,7 +124,7 @@ def handshake_error(exc: OSError, context: ssl.SSLContext, host: str,
     ca_file = getattr(context, "ca_file", None) or "the CA file given"
     return NetworkError("TLS failed: %s does not verify against the CA in %s: %s"
                         % (whose, ca_file, detail),
-                        "give tls_ca the CA that signed the controller's certificate")
+                        "give {tls_ca} the CA that signed the controller's certificate")
 
 
 def certificate_names(der: bytes) -> Optional[Tuple[str, str]]:

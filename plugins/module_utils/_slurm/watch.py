@@ -35,7 +35,7 @@ import socket
 import sys
 import time
 
-from .errors import ReplyError, SlurmConfigError
+from .errors import ReplyError, SlurmConfigError, worded
 from .versions import PROTO_23_11, PROTO_25_05
 
 TYPE_CHECKING = False
@@ -332,7 +332,8 @@ class Watcher:
         try:
             push = decode_push(frame.data)
         except ReplyError as error:
-            self._refused("garbage", frame.peer, "rejected a push from %s: %s" % (frame.peer, error.message))
+            self._refused("garbage", frame.peer,
+                          "rejected a push from %s: %s" % (frame.peer, worded(error.message)))
             return
         if self.verifier is None:
             self._fetch_soon("hint", "push from %s taken as a hint: fetching" % frame.peer, delay=True)
@@ -340,7 +341,8 @@ class Watcher:
         try:
             proof = self.verifier.verify(push)
         except Rejected as error:
-            self._refused(error.kind, frame.peer, "rejected a push from %s: %s" % (frame.peer, error.message))
+            self._refused(error.kind, frame.peer,
+                          "rejected a push from %s: %s" % (frame.peer, worded(error.message)))
             return
         except SlurmConfigError as error:  # munged unreachable and the like: fetch instead
             self.rejections.refused(UNCHECKED, source_of(frame.peer), "cannot check a push from %s (%s): "
@@ -356,7 +358,7 @@ class Watcher:
             files = push_files(push).files
         except ReplyError as error:  # signed by SlurmUser, yet malformed: fetch instead
             self._fetch_soon("push", "verified push from %s, but its files are malformed (%s): "
-                             "fetching instead" % (frame.peer, error.message), delay=False)
+                             "fetching instead" % (frame.peer, worded(error.message)), delay=False)
             return
         if unordered and self._holds(files):
             # Made no later than what we hold, and it says the same: nothing to learn (a

@@ -34,7 +34,7 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
     notes: List[str] = [] if warnings is None else warnings
     if auth == "munge":
         if munge_key and munge_socket:
-            raise RequestError("give either munge_key_path or munge_socket, not both")
+            raise RequestError("give either {munge_key_path} or {munge_socket}, not both")
         if munge_key:
             from .munge_key import MungeKeyCredentials
             return MungeKeyCredentials(munge_key)
@@ -42,12 +42,12 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
         return MungeCredentials(munge_socket, timeout)
     if auth == "jwt":
         if sum(1 for given in (jwt_token, jwt_key, jwt_token_file) if given) > 1:
-            raise RequestError("give one of jwt_token, jwt_token_file or jwt_key")
+            raise RequestError("give one of {jwt_token}, {jwt_token_file} or {jwt_key}")
         from .jwt_claims import check_token, token_from_environment
         from .jwt_credentials import JwtCredentials
         if jwt_key:
             if slurmd_set and jwt_user not in PRIVILEGED_USERS:
-                notes.append("jwt_user %s: the controller answers rc 2010 to a request for the "
+                notes.append("{jwt_user} %s: the controller answers rc 2010 to a request for the "
                              "slurmd file set unless %s is SlurmUser" % (jwt_user, jwt_user))
             return JwtCredentials(key_path=jwt_key, user=jwt_user, lifetime=jwt_lifetime)
         if jwt_token_file:
@@ -56,7 +56,7 @@ def credentials_for(auth: str = "munge", munge_socket: Optional[str] = None,
             return credentials
         token = jwt_token or token_from_environment()
         if not token:
-            raise RequestError("auth jwt needs a token: set jwt_token, SLURM_JWT, or jwt_key "
+            raise RequestError("auth jwt needs a token: set {jwt_token}, SLURM_JWT, or {jwt_key} "
                                "(the cluster's jwt_hs256.key) to mint one")
         notes.extend(check_token(token, slurmd_set))
         return JwtCredentials(token.strip())

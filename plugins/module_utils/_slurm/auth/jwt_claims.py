@@ -61,10 +61,10 @@ def check_token(token: str, slurmd_set: bool, now: Optional[float] = None) -> Li
     expires = _time_claim(claims, "exp")
     if expires is None:
         raise RequestError("the token has no exp claim: Slurm takes it as expired",
-                           "mint one with an expiry (scontrol token, or jwt_key)")
+                           "mint one with an expiry (scontrol token, or {jwt_key})")
     if expires < now - CLOCK_SKEW:
         raise RequestError("the token expired %s ago (exp %s)" % (_span(now - expires), _utc(expires)),
-                           "get a new one (scontrol token lifespan=SECONDS), or give jwt_key "
+                           "get a new one (scontrol token lifespan=SECONDS), or give {jwt_key} "
                            "to mint one per fetch")
     if expires < now:
         warnings.append("the token expired %s ago (exp %s); the controller takes it only if "

@@ -56,10 +56,10 @@ def find_socket(path: Optional[str] = None) -> str:
             continue
         if not stat.S_ISSOCK(mode):
             raise RequestError("%s is not a socket, so not munged's" % candidate,
-                               "set munge_socket to the socket munged listens on")
+                               "set {munge_socket} to the socket munged listens on")
         return candidate
     raise RequestError("munged socket not found at %s" % " or ".join(candidates),
-                       "is munged running on this host? set munge_socket if it listens elsewhere")
+                       "is munged running on this host? set {munge_socket} if it listens elsewhere")
 
 
 def _recv_exact(sock: sockets.socket, count: int) -> bytes:
@@ -122,7 +122,7 @@ def encode(payload: bytes, path: Optional[str] = None, timeout: float = 5.0,
                 if exc.errno == errno.ECONNREFUSED:
                     raise RequestError("munged is not running: the socket %s refuses connections"
                                        % socket_path, "start munged (systemctl start munge), "
-                                       "or set munge_socket to where it listens") from None
+                                       "or set {munge_socket} to where it listens") from None
                 raise RequestError("cannot talk to munged at %s: %s"
                                    % (socket_path, exc.strerror or exc)) from None
             time.sleep(delay)

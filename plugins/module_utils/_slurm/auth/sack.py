@@ -63,7 +63,7 @@ def create_token(path: str, payload: bytes, version: int, timeout: float = 5.0) 
     except OSError as exc:
         if exc.errno == errno.ECONNREFUSED:
             raise RequestError("nothing listens on the sack socket %s: it refuses connections"
-                               % path, "start sackd or slurmd, or give slurm_key") from None
+                               % path, "start sackd or slurmd, or give {slurm_key}") from None
         raise RequestError("cannot get a token from the sack socket %s: %s"
                            % (path, exc.strerror or exc)) from None
     if len(reply) < 4:

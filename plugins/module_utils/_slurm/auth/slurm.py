@@ -160,7 +160,7 @@ class SlurmKey:
         """The key the options name, else the default files when readable, else None; read
         again whenever its file changes (a rotated key is followed, a removed one refused)."""
         if key_path and jwks_path:
-            raise RequestError("give either slurm_key or slurm_jwks, not both")
+            raise RequestError("give either {slurm_key} or {slurm_jwks}, not both")
         if not key_path and not jwks_path:
             jwks = os.environ.get("SLURM_SACK_JWKS") or DEFAULT_JWKS
             key = os.environ.get("SLURM_SACK_KEY") or DEFAULT_KEY
@@ -209,8 +209,8 @@ class SlurmCredentials(Credentials):
         if key_file is None:
             self.sack_socket = sack.find_socket(sack_socket)
             if self.sack_socket is None:
-                raise RequestError("auth slurm needs slurm.key or slurm.jwks (slurm_key, "
-                                   "slurm_jwks), or a local sack socket (sackd, slurmd); "
+                raise RequestError("auth slurm needs slurm.key or slurm.jwks ({slurm_key}, "
+                                   "{slurm_jwks}), or a local sack socket (sackd, slurmd); "
                                    "found none")
         self.timeout = timeout
 

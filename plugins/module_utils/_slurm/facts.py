@@ -4,12 +4,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The fetched files as Ansible facts and back: the shape the module returns and the
 writer module takes. Text that is valid UTF-8 travels as content; anything else as
-content_base64 with content null, so that no byte is ever lost."""
+content_base64 with content null, so that no byte is ever lost.
+
+hashlib (OpenSSL, megabytes resident for good) and base64 (re) are imported only by the
+functions that need them: the watcher imports this module for settings_fact alone."""
 
 from __future__ import annotations
-
-import base64
-import hashlib
 
 from .errors import RequestError
 from .messages import ConfigFile
@@ -26,11 +26,13 @@ def file_fact(file: ConfigFile) -> Dict[str, Any]:
                             "content": None, "content_base64": None,
                             "sha256": None, "size": None}
     if content is not None:
-        fact["sha256"] = hashlib.sha256(content).hexdigest()
+        from .sha import sha256
+        fact["sha256"] = sha256()(content).hexdigest()
         fact["size"] = len(content)
         try:
             fact["content"] = str(content, "utf-8")
         except UnicodeDecodeError:
+            import base64
             fact["content_base64"] = base64.b64encode(content).decode("ascii")
     return fact
 
@@ -52,6 +54,7 @@ def fact_content(name: str, fact: Dict[str, Any]) -> Optional[bytes]:
     if not fact.get("exists", True):
         return None
     if fact.get("content_base64") is not None:
+        import base64
         try:
             data = base64.b64decode(fact["content_base64"], validate=True)
         except (ValueError, TypeError):
@@ -61,8 +64,10 @@ def fact_content(name: str, fact: Dict[str, Any]) -> Optional[bytes]:
     else:
         data = b""
     digest = fact.get("sha256")
-    if digest and hashlib.sha256(data).hexdigest() != digest:
-        raise RequestError("file %s: content does not match its sha256" % name)
+    if digest:
+        from .sha import sha256
+        if sha256()(data).hexdigest() != digest:
+            raise RequestError("file %s: content does not match its sha256" % name)
     return data
 
 

@@ -8,7 +8,10 @@ one length-prefixed frame per connection, nothing sent back, then the connection
 Anyone who can reach the port can connect, so nothing a peer sends may raise, block the
 loop or take unbounded memory: a length is checked before its buffer is allocated, every
 connection has a deadline counted from accept, and both the number of connections and the
-bytes buffered across them are bounded. One selectors loop, no threads. Decoding and
+bytes buffered across them are bounded. One poll loop, no threads: select.poll and
+_socket (sockets.py) rather than selectors and socket, whose enums and namedtuples
+(collections, functools, enum) would stay resident in the watcher for good; a TLS listener
+wraps socket's sockets, as ssl needs (it imports socket itself). Decoding and
 verifying a frame is the caller's business.
 
 The bounds are shared fairly between source addresses, so that one stranger cannot spend
@@ -19,37 +22,39 @@ room from the one that holds the most.
 
 from __future__ import annotations
 
-import collections
 import errno
-import selectors
-import socket
+import select
 import time
 
+from . import sockets
 from .frames import FRAME, LENGTH, FrameReader
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
+    import socket
     import ssl
-    from typing import Dict, List, NamedTuple, Optional, Tuple, Type
+    from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Type
 
     from .errors import RequestError
-
-    class Frame(NamedTuple):
-        """A complete frame from peer, without its 4-byte length prefix."""
-
-        peer: str
-        data: bytes
-
-    class Rejection(NamedTuple):
-        """A connection closed without a frame, and why (one line); peer is "" when the
-        listener itself could not accept. kind sorts reasons for a log that summarises."""
-
-        peer: str
-        reason: str
-        kind: str
 else:
-    Frame = collections.namedtuple("Frame", "peer data")
-    Rejection = collections.namedtuple("Rejection", "peer reason kind")
+    from .records import NamedTuple
+
+
+class Frame(NamedTuple):
+    """A complete frame from peer, without its 4-byte length prefix."""
+
+    peer: str
+    data: bytes
+
+
+class Rejection(NamedTuple):
+    """A connection closed without a frame, and why (one line); peer is "" when the
+    listener itself could not accept. kind sorts reasons for a log that summarises."""
+
+    peer: str
+    reason: str
+    kind: str
+
 
 READ_BUDGET = 1 << 20     # bytes read from one connection per round, so that others get their turn
 ACCEPT_BATCH = 1024       # connections accepted per round, so that a flood cannot hold the loop
@@ -58,6 +63,7 @@ MAX_PER_SOURCE = 8        # connections at once from one address: a push needs o
 # accept() errors that mean "out of resources": the socket stays readable, so retrying spins.
 EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 LISTENING, WAKEUP = "listening", "wakeup"
+EVENT_READ, EVENT_WRITE = select.POLLIN, select.POLLOUT
 # Kinds of rejection.
 GARBAGE, OVERSIZED, SLOW, CLOSED, BUSY, TLS, LOCAL = (
     "garbage", "oversized", "slow", "closed", "busy", "tls", "local")
@@ -78,7 +84,7 @@ class _Connection:
 
     __slots__ = ("events", "expires", "handshaking", "peer", "reader", "sock", "source")
 
-    def __init__(self, sock: socket.socket, peer: str, source: str, expires: float,
+    def __init__(self, sock: "socket.socket", peer: str, source: str, expires: float,
                  handshaking: bool) -> None:
         self.sock = sock
         self.peer = peer
@@ -86,12 +92,44 @@ class _Connection:
         self.expires = expires
         self.handshaking = handshaking
         self.reader = FrameReader()
-        self.events = selectors.EVENT_READ
+        self.events = EVENT_READ
 
     @property
     def held(self) -> int:
         """Bytes of frame buffer this connection holds."""
         return len(self.reader.body) if self.reader.body is not None else 0
+
+
+class _Poller:
+    """What the loop needs of a selector: each descriptor's events and the object that
+    stands for it, and poll() giving those objects for the descriptors that are ready."""
+
+    def __init__(self) -> None:
+        self._poll = select.poll()
+        self._data: Dict[int, object] = {}
+
+    def register(self, fd: int, events: int, data: object) -> None:
+        if fd in self._data:
+            raise KeyError("descriptor %d is already registered" % fd)
+        self._poll.register(fd, events)
+        self._data[fd] = data
+
+    def modify(self, fd: int, events: int, data: object) -> None:
+        self._poll.modify(fd, events)
+        self._data[fd] = data
+
+    def unregister(self, fd: int) -> None:
+        del self._data[fd]
+        self._poll.unregister(fd)
+
+    def select(self, timeout: Optional[float]) -> List[object]:
+        """The objects of the descriptors ready (or in error: the handler finds out which)
+        within timeout seconds (None: no limit)."""
+        wait = None if timeout is None else -int(-timeout * 1000 // 1)  # milliseconds, rounded up
+        return [self._data[fd] for fd, _events in self._poll.poll(wait) if fd in self._data]
+
+    def close(self) -> None:
+        self._data.clear()
 
 
 class Listener:
@@ -135,10 +173,14 @@ class Listener:
                 tls.num_tickets = 0
             except (AttributeError, ValueError):  # not a TLS 1.3 server context
                 pass
+        self._socket: Callable[..., Any] = sockets.socket
+        if tls is not None:
+            import socket
+            self._socket = socket.socket  # what ssl wraps
         self._sock = _bind(address, port)
         self.port: int = self._sock.getsockname()[1]
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._sock, selectors.EVENT_READ, LISTENING)
+        self._selector = _Poller()
+        self._selector.register(self._sock.fileno(), EVENT_READ, LISTENING)
         # Insertion order is accept order, so the first connection is the next to expire.
         self._connections: Dict[int, _Connection] = {}
         self._sources: Dict[str, _Source] = {}
@@ -157,18 +199,18 @@ class Listener:
         woken = False
         end = None if timeout is None else time.monotonic() + max(0.0, timeout)
         if wakeup is not None:
-            self._selector.register(wakeup, selectors.EVENT_READ, WAKEUP)
+            self._selector.register(wakeup, EVENT_READ, WAKEUP)
         try:
             while True:
                 now = time.monotonic()
                 self._resume_accepting(now)
-                for key, _events in self._selector.select(self._delay(now, end)):
-                    if key.data is WAKEUP:
+                for data in self._selector.select(self._delay(now, end)):
+                    if data is WAKEUP:
                         woken = True
-                    elif key.data is LISTENING:
+                    elif data is LISTENING:
                         self._accept(time.monotonic(), rejections)
                     else:
-                        self._serve(key.data, frames, rejections)
+                        self._serve(data, frames, rejections)  # type: ignore[arg-type]
                 now = time.monotonic()
                 self._expire(now, rejections)
                 if frames or rejections or woken or (end is not None and now >= end):
@@ -204,17 +246,19 @@ class Listener:
     def _accept(self, now: float, rejections: List[Rejection]) -> None:
         for _unused in range(ACCEPT_BATCH):
             try:
-                sock, address = self._sock.accept()
+                fd, address = self._sock._accept()  # type: ignore[attr-defined]
             except BlockingIOError:
                 return
             except OSError as exc:
                 if exc.errno in EXHAUSTED:  # the backlog keeps the peers until we resume
-                    self._selector.unregister(self._sock)
+                    self._selector.unregister(self._sock.fileno())
                     self._paused_until = now + ACCEPT_PAUSE
                     rejections.append(Rejection("", "cannot accept connections for %gs: %s"
                                                 % (ACCEPT_PAUSE, exc.strerror or exc), LOCAL))
                     return
                 continue  # ECONNABORTED, EPERM (a firewall), EPROTO: that peer is gone
+            listening = self._sock
+            sock = self._socket(listening.family, listening.type, listening.proto, fileno=fd)
             source, peer = _peer(address)
             refusal = self._room_for_connection(source, rejections)
             if refusal:
@@ -232,7 +276,7 @@ class Listener:
             conn = _Connection(sock, peer, source, now + self.deadline, self._tls is not None)
             self._connections[sock.fileno()] = conn
             self._sources.setdefault(source, _Source()).connections[sock.fileno()] = conn
-            self._selector.register(sock, selectors.EVENT_READ, conn)
+            self._selector.register(sock.fileno(), EVENT_READ, conn)
 
     def _room_for_connection(self, source: str, rejections: List[Rejection]) -> str:
         """"" when source may open one more connection (room taken from the source that
@@ -254,7 +298,7 @@ class Listener:
     def _resume_accepting(self, now: float) -> None:
         if self._paused_until is not None and now >= self._paused_until:
             self._paused_until = None
-            self._selector.register(self._sock, selectors.EVENT_READ, LISTENING)
+            self._selector.register(self._sock.fileno(), EVENT_READ, LISTENING)
 
     def _serve(self, conn: _Connection, frames: List[Frame], rejections: List[Rejection]) -> None:
         """Handshakes or reads without blocking; whatever goes wrong closes only this peer."""
@@ -279,7 +323,7 @@ class Listener:
             self._reject(conn, rejections, "TLS handshake failed: %s" % reason, TLS)
             return False
         conn.handshaking = False
-        self._want(conn, selectors.EVENT_READ)
+        self._want(conn, EVENT_READ)
         return True
 
     def _read(self, conn: _Connection, frames: List[Frame], rejections: List[Rejection]) -> None:
@@ -377,11 +421,11 @@ class Listener:
 
     def _blocked(self, conn: _Connection, exc: BaseException) -> None:
         """Waits for what TLS wants next: usually more input, sometimes room to write."""
-        self._want(conn, selectors.EVENT_WRITE if isinstance(exc, self._want_write) else selectors.EVENT_READ)
+        self._want(conn, EVENT_WRITE if isinstance(exc, self._want_write) else EVENT_READ)
 
     def _want(self, conn: _Connection, events: int) -> None:
         if conn.events != events:
-            self._selector.modify(conn.sock, events, conn)
+            self._selector.modify(conn.sock.fileno(), events, conn)
             conn.events = events
 
     def _reject(self, conn: _Connection, rejections: List[Rejection], reason: str, kind: str) -> None:
@@ -403,7 +447,7 @@ class Listener:
         fd = conn.sock.fileno()
         if fd >= 0:
             self._connections.pop(fd, None)
-            self._selector.unregister(conn.sock)
+            self._selector.unregister(fd)
             if source is not None:
                 source.connections.pop(fd, None)
         if source is not None and not source.connections and not source.held:
@@ -411,7 +455,7 @@ class Listener:
         conn.sock.close()
 
 
-def _pending(sock: socket.socket) -> int:
+def _pending(sock: "socket.socket") -> int:
     """Bytes TLS has decrypted but select cannot see (0 for plain sockets)."""
     pending = getattr(sock, "pending", None)
     return pending() if pending is not None else 0
@@ -447,32 +491,33 @@ def _request_error(message: str, hint: Optional[str] = None) -> RequestError:
     return RequestError(message, hint)
 
 
-def _bind(address: str, port: int) -> socket.socket:
+def _bind(address: str, port: int) -> "socket.socket":
     """A listening non-blocking socket on address, or RequestError naming the cause."""
     if address:
         try:
-            infos = socket.getaddrinfo(address, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
-                                       socket.AI_PASSIVE)
-        except (socket.gaierror, UnicodeError) as exc:
+            infos = sockets.getaddrinfo(address, port, sockets.AF_UNSPEC, sockets.SOCK_STREAM, 0,
+                                        sockets.AI_PASSIVE)
+        except (sockets.gaierror, UnicodeError) as exc:
             raise _request_error("cannot resolve the listen address %s: %s" % (address, _why(exc))) from None
-        candidates = [(info[0], info[4]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+        candidates: "List[Tuple[int, Any]]" = [
+            (info[0], info[4]) for info in infos if info[0] in (sockets.AF_INET, sockets.AF_INET6)]
     else:
-        candidates = [(socket.AF_INET, ("0.0.0.0", port))]
-        if socket.has_ipv6:
-            candidates.insert(0, (socket.AF_INET6, ("::", port)))
+        candidates = [(int(sockets.AF_INET), ("0.0.0.0", port))]
+        if sockets.has_ipv6:
+            candidates.insert(0, (int(sockets.AF_INET6), ("::", port)))
     failure: Optional[OSError] = None
     for family, sockaddr in candidates:
         try:
-            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock = sockets.socket(family, sockets.SOCK_STREAM)
         except OSError as exc:  # IPv6 compiled in but not available
             failure = failure or exc
             continue
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6 and not address:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.setsockopt(sockets.SOL_SOCKET, sockets.SO_REUSEADDR, 1)
+            if family == sockets.AF_INET6 and not address:
+                sock.setsockopt(sockets.IPPROTO_IPV6, sockets.IPV6_V6ONLY, 0)
             sock.bind(sockaddr)
-            sock.listen(socket.SOMAXCONN)
+            sock.listen(sockets.SOMAXCONN)
             sock.setblocking(False)
             return sock
         except OSError as exc:

@@ -8,8 +8,9 @@
 controller: it turns every constant into an enum (importing enum, functools and
 collections) and imports selectors. Its C core, _socket, has everything a client needs;
 this module adds the one piece it lacks, connecting to the first address that accepts.
-The TLS, listening and watching paths, which pay for ssl or run for long, may use socket
-itself: the objects are the same sockets underneath.
+The TLS paths, which pay for ssl (and so socket) anyway, may use socket itself: the
+objects are the same sockets underneath. The watcher's listener does not, as it runs for
+days.
 """
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ AF_INET = _impl.AF_INET
 AF_INET6 = _impl.AF_INET6
 AF_UNIX = _impl.AF_UNIX
 SOCK_STREAM = _impl.SOCK_STREAM
+SOCK_DGRAM = _impl.SOCK_DGRAM
+# For listening (listen.py).
+AF_UNSPEC = _impl.AF_UNSPEC
+AI_PASSIVE = _impl.AI_PASSIVE
+SOL_SOCKET = _impl.SOL_SOCKET
+SO_REUSEADDR = _impl.SO_REUSEADDR
+IPPROTO_IPV6 = _impl.IPPROTO_IPV6
+IPV6_V6ONLY = _impl.IPV6_V6ONLY
+SOMAXCONN = _impl.SOMAXCONN
+has_ipv6 = _impl.has_ipv6
 getaddrinfo = _impl.getaddrinfo
 gethostname = _impl.gethostname
 gethostbyname = _impl.gethostbyname

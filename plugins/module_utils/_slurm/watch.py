@@ -29,16 +29,22 @@ One line per event on standard error, for the journal.
 from __future__ import annotations
 
 import os
-import random
-import signal
-import socket
 import sys
 import time
 
 from .errors import ReplyError, SlurmConfigError, worded
 from .versions import PROTO_23_11, PROTO_25_05
 
+# What a watcher keeps resident for days: signal's C core without the module's enums (enum,
+# functools, collections), its own jitter without random, a pipe rather than socket.
 TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal
+else:
+    try:
+        import _signal as signal
+    except ImportError:  # an interpreter without CPython's C module
+        import signal
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple
 
@@ -98,6 +104,12 @@ BACKOFF_FIRST, BACKOFF_MAX = 5.0, 300.0
 JITTER = 0.1
 
 
+def uniform(low: float, high: float) -> float:
+    """random.uniform's spread, for jitter and delays: nothing here needs to be secret or
+    reproducible, and the random module costs a quarter MiB for the life of the watcher."""
+    return low + (high - low) * (int.from_bytes(os.urandom(7), "big") / (1 << 56))
+
+
 def log(message: str) -> None:
     sys.stderr.write("straw: %s\n" % message)
     sys.stderr.flush()
@@ -114,22 +126,23 @@ def local_address(controller: "Optional[Address]", source: "Optional[str]") -> b
     it), for MUNGE credentials made from the key: the controller keys a registration by the
     name it finds for that address. A watcher that listens on one address connects from it
     too. No packet is sent."""
-    from .auth.munge_key import origin_address
+    from . import sockets
     if source:
         try:
-            return socket.inet_aton(source)
+            return sockets.inet_aton(source)
         except OSError:
-            return origin_address()  # an IPv6 or a named address: MUNGE carries IPv4 only
-    if controller is None:
-        return origin_address()
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect((controller.host, controller.port))
-        return socket.inet_aton(probe.getsockname()[0])
-    except OSError:
-        return origin_address()
-    finally:
-        probe.close()
+            pass  # an IPv6 or a named address: MUNGE carries IPv4 only
+    elif controller is not None:
+        probe = sockets.socket(sockets.AF_INET, sockets.SOCK_DGRAM)
+        try:
+            probe.connect((controller.host, controller.port))
+            return sockets.inet_aton(probe.getsockname()[0])
+        except OSError:
+            pass
+        finally:
+            probe.close()
+    from .auth.munge_key import origin_address
+    return origin_address()
 
 
 class Watcher:
@@ -159,14 +172,14 @@ class Watcher:
         self.children = children
         from .rejection_log import RejectionLog
         self.rejections = RejectionLog(log)
-        self.wake_read, self.wake_write = socket.socketpair()
+        self.wake_read, self.wake_write = os.pipe()
 
     # --- signals -----------------------------------------------------------------------
 
     def _signals(self) -> None:
-        for sock in (self.wake_read, self.wake_write):
-            sock.setblocking(False)
-        signal.set_wakeup_fd(self.wake_write.fileno())
+        for fd in (self.wake_read, self.wake_write):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(self.wake_write)
 
         def ending(_number: int, _frame: object) -> None:
             self.stop = True
@@ -180,7 +193,7 @@ class Watcher:
 
     def _drain(self) -> None:
         try:
-            while self.wake_read.recv(512):
+            while os.read(self.wake_read, 512):
                 pass
         except OSError:
             pass
@@ -240,7 +253,7 @@ class Watcher:
 
     def _schedule_poll(self) -> None:
         interval = self.interval or (POLL_WITH_PUSHES if self.listener else POLL_WITHOUT_PUSHES)
-        self.next_poll = time.monotonic() + interval * random.uniform(1 - JITTER, 1 + JITTER)
+        self.next_poll = time.monotonic() + interval * uniform(1 - JITTER, 1 + JITTER)
 
     def poll(self, why: str) -> None:
         result = self._fetch(why)
@@ -401,8 +414,8 @@ class Watcher:
         now = time.monotonic()
         if self.push_fetch_at is not None:
             return
-        start = max(now + (random.uniform(0, self.hint_delay) if delay else 0.0),
-                    self.last_push_fetch + HINT_INTERVAL * random.uniform(1.0, 1.0 + 2 * JITTER))
+        start = max(now + (uniform(0, self.hint_delay) if delay else 0.0),
+                    self.last_push_fetch + HINT_INTERVAL * uniform(1.0, 1.0 + 2 * JITTER))
         self.push_fetch_at, self.push_fetch_why = start, why
         if said:
             log("%s %s" % (said, "now" if start <= now else "in %.1fs" % (start - now)))
@@ -423,7 +436,7 @@ class Watcher:
     def _wait(self) -> "List[Frame]":
         timeout = self._timeout()
         if self.listener is not None:
-            frames, rejections, _woken = self.listener.wait(timeout, self.wake_read.fileno())
+            frames, rejections, _woken = self.listener.wait(timeout, self.wake_read)
             for rejection in rejections:
                 self._refused(rejection.kind, rejection.peer, "rejected a connection from %s: %s"
                               % (rejection.peer or "?", rejection.reason))

@@ -31,11 +31,10 @@ def body_hash(version: int, msg_type: int, body: bytes) -> bytes:
 def covers(payload: bytes, msg_type: int, body: bytes) -> bool:
     """Whether a credential's payload is the hash of body for msg_type: K12, or SHA3-256
     where the controller runs HashPlugin=hash/sha3. Compared in constant time."""
-    import hmac
+    from ..sha import compare_digest, sha3_256
     custom = u16(msg_type)
     if payload[:1] == bytes((HASH_K12,)):
-        return hmac.compare_digest(payload[1:], kangarootwelve(body, custom, 32))
+        return compare_digest(payload[1:], kangarootwelve(body, custom, 32))
     if payload[:1] == bytes((HASH_SHA3,)):
-        import hashlib
-        return hmac.compare_digest(payload[1:], hashlib.sha3_256(body + custom).digest())
+        return compare_digest(payload[1:], sha3_256()(body + custom).digest())
     return False

@@ -43,6 +43,8 @@ MAC_MD5, MAC_SHA1, MAC_RIPEMD160, MAC_SHA256, MAC_SHA512 = 2, 3, 4, 5, 6
 ZIP_NONE, ZIP_BZLIB, ZIP_ZLIB = 0, 2, 3
 CIPHER_NAMES = {0: "none", 2: "blowfish", 3: "cast5", 4: "aes128", 5: "aes256"}
 MAC_NAMES = {2: "md5", 3: "sha1", 4: "ripemd160", 5: "sha256", 6: "sha512"}
+#: Their digests' sizes, known without hashlib (which loads OpenSSL for good).
+DIGEST_SIZES = {"md5": 16, "sha1": 20, "ripemd160": 20, "sha256": 32, "sha512": 64}
 ZIP_NAMES = {0: "none", 2: "bzlib", 3: "zlib"}
 
 ANY = 0xFFFFFFFF  # MUNGE_UID_ANY / MUNGE_GID_ANY: no restriction
@@ -166,16 +168,14 @@ def _digest(mac: int) -> str:
 
 def _cipher_key(dek_subkey: bytes, cipher: int, digest: str, mac: bytes) -> bytes:
     """The per-credential AES key munged derives from the MAC (munged's DEK)."""
-    import hmac
-    return hmac.new(dek_subkey, mac, digest).digest()[:_AES[cipher]]
+    return _mac(dek_subkey, mac, digest)[:_AES[cipher]]
 
 
 def _check_pair(cipher: int, digest: str) -> None:
     """munged refuses a MAC shorter than the cipher key it must yield."""
     if cipher not in _AES:
         return
-    import hashlib
-    if hashlib.new(digest).digest_size < _AES[cipher]:
+    if DIGEST_SIZES[digest] < _AES[cipher]:
         raise CredentialError(EMUNGE_BAD_MAC, "MAC %s is too short for cipher %s"
                               % (digest, CIPHER_NAMES[cipher]))
 
@@ -241,12 +241,7 @@ def encode(key: bytes, payload: bytes, uid: int, gid: int, ttl: int = DEFAULT_TT
     else:
         zip = ZIP_NONE
     outer = bytes([_VERSION, cipher, mac, zip, len(realm_bytes)]) + realm_bytes + iv
-    if mac == MAC_SHA256:  # the default, without loading OpenSSL for hashlib and hmac
-        from ..sha import sha256
-        tag = _hmac(mac_subkey, outer + inner, sha256())
-    else:
-        import hmac
-        tag = hmac.new(mac_subkey, outer + inner, digest).digest()
+    tag = _mac(mac_subkey, outer + inner, digest)
     if cipher:
         from . import aes
         inner = aes.cbc_encrypt(_cipher_key(dek_subkey, cipher, digest, tag), iv, aes.pad(inner))
@@ -264,6 +259,16 @@ def _hmac(key: bytes, message: bytes, new: "Any") -> bytes:
         key = new(key).digest()
     key = key.ljust(64, b"\0")
     return bytes(new(key.translate(_OPAD) + new(key.translate(_IPAD) + message).digest()).digest())
+
+
+def _mac(key: bytes, message: bytes, digest: str) -> bytes:
+    """HMAC with digest: SHA-256 (the default) and SHA-1 without loading OpenSSL for hashlib
+    and hmac, which would stay resident in a watcher for good."""
+    if digest in ("sha1", "sha256"):
+        from .. import sha
+        return _hmac(key, message, sha.sha1() if digest == "sha1" else sha.sha256())
+    import hmac
+    return hmac.new(key, message, digest).digest()
 
 
 def _compress(zip: int, data: bytes) -> bytes:
@@ -391,8 +396,7 @@ def _open(credential: Union[bytes, str]) -> _Sealed:
     realm_bytes = reader.take(reader.byte("realm length"), "realm")
     iv = reader.take(16 if cipher else 0, "cipher IV")
     outer = data[:reader.offset]
-    import hashlib
-    tag = reader.take(hashlib.new(digest).digest_size, "MAC")
+    tag = reader.take(DIGEST_SIZES[digest], "MAC")
     return _Sealed(cipher, mac, digest, zip, realm_bytes, iv, outer, tag, data[reader.offset:])
 
 
@@ -420,7 +424,7 @@ def decode(key: bytes, credential: Union[bytes, str], now: Optional[int] = None,
     if max_sealed is not None and len(inner) > max_sealed:
         raise CredentialError(EMUNGE_BAD_LENGTH, "%d sealed bytes, more than the %d a credential of "
                               "this kind holds" % (len(inner), max_sealed))
-    import hmac
+    from ..sha import compare_digest
     padding_ok = True
     if cipher:
         from . import aes
@@ -428,8 +432,8 @@ def decode(key: bytes, credential: Union[bytes, str], now: Optional[int] = None,
             inner = aes.unpad(aes.cbc_decrypt(_cipher_key(dek_subkey, cipher, digest, tag), iv, inner))
         except ReplyError:
             padding_ok = False  # as munged: reported as the MAC failure it almost always is
-    expected = hmac.new(mac_subkey, sealed.outer + inner, digest).digest()
-    if not hmac.compare_digest(expected, tag) or not padding_ok:
+    expected = _mac(mac_subkey, sealed.outer + inner, digest)
+    if not compare_digest(expected, tag) or not padding_ok:
         raise CredentialError(EMUNGE_CRED_INVALID, "bad MAC (made with another key, or altered)")
     if zip != ZIP_NONE:
         inner = _decompress(zip, inner)

@@ -15,7 +15,6 @@ proves nothing and is only a hint to fetch again over the authenticated path.
 
 from __future__ import annotations
 
-import base64
 import time
 
 from ..errors import ReplyError, RequestError
@@ -202,6 +201,7 @@ class PushVerifier:
         claims = self._key(self._slurm_key).verify(credential.decode("ascii", "replace"))
         if claims is None:
             raise Rejected("its auth/slurm token is not signed with our slurm.key")
+        import base64  # imports re: only for auth/slurm tokens
         try:
             uid = int(claims["uid"])
             issued = float(claims["iat"])

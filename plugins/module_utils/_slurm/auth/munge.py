@@ -62,14 +62,19 @@ def find_socket(path: Optional[str] = None) -> str:
                        "is munged running on this host? set {munge_socket} if it listens elsewhere")
 
 
-def _recv_exact(sock: sockets.socket, count: int) -> bytes:
-    data = bytearray()
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            raise RequestError("munged closed the connection mid-reply")
-        data += chunk
-    return bytes(data)
+def _reply(sock: sockets.socket, kind: int, path: str) -> bytes:
+    """munged's reply of kind: a header ending in the body's length, judged before anything
+    is allocated for the body, then the body."""
+    from ..frames import FrameReader
+
+    def judge(reader: FrameReader) -> None:
+        magic, version, got, _retry, length = _HEADER.unpack(reader.first_bytes()[:_HEADER.size])
+        if magic != _MAGIC or version != _VERSION or got != kind or length > _MAX_REPLY:
+            raise RequestError("unexpected reply from munged at %s" % path)
+    reader = FrameReader(head_size=_HEADER.size)
+    if not sockets.receive(sock, reader, judge):
+        raise RequestError("munged closed the connection mid-reply")
+    return bytes(reader.take())
 
 
 def _encode_once(path: str, payload: bytes, timeout: float, retry: int) -> bytes:
@@ -79,10 +84,7 @@ def _encode_once(path: str, payload: bytes, timeout: float, retry: int) -> bytes
     sock = sockets.connect_unix(path, timeout)
     try:
         sock.sendall(request)
-        magic, version, kind, _retry, length = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
-        if magic != _MAGIC or version != _VERSION or kind != _ENC_RSP or length > _MAX_REPLY:
-            raise RequestError("unexpected reply from munged at %s" % path)
-        reply = _recv_exact(sock, length)
+        reply = _reply(sock, _ENC_RSP, path)
     finally:
         sock.close()
     return _credential(reply, path)
@@ -179,10 +181,7 @@ def decode(credential: bytes, path: str, as_uid: int, timeout: float = 5.0) -> "
             if switched:
                 os.seteuid(0)
         sock.sendall(request)
-        magic, version, kind, _retry, length = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
-        if magic != _MAGIC or version != _VERSION or kind != _DEC_RSP or length > _MAX_REPLY:
-            raise RequestError("unexpected reply from munged at %s" % path)
-        reply = _recv_exact(sock, length)
+        reply = _reply(sock, _DEC_RSP, path)
     except OSError as exc:
         raise RequestError("cannot talk to munged at %s: %s" % (path, exc.strerror or exc)) from None
     finally:

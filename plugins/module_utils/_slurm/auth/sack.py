@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import struct
 
 from .. import sockets
 from ..errors import RequestError
@@ -44,20 +43,20 @@ def find_socket(path: Optional[str] = None) -> Optional[str]:
 
 
 def create_token(path: str, payload: bytes, version: int, timeout: float = 5.0) -> str:
+    from ..frames import FrameReader
     message = u32(SACK_CREATE) + u32(RUID_ANY) + packmem(payload)
     request = u16(version) + u32(len(message) + 4) + message
-    reply = bytearray()
+
+    def judge(reader: FrameReader) -> None:
+        if not 0 < (reader.length or 0) <= _MAX_TOKEN:
+            raise RequestError("the sack socket %s sent %s" % (
+                path, "an oversized reply" if reader.length else "a malformed token"))
+    reader = FrameReader()
     try:
         sock = sockets.connect_unix(path, timeout)
         try:
             sock.sendall(request)
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-                if len(reply) > _MAX_TOKEN:
-                    raise RequestError("the sack socket %s sent an oversized reply" % path)
+            whole = sockets.receive(sock, reader, judge)
         finally:
             sock.close()
     except OSError as exc:
@@ -66,9 +65,11 @@ def create_token(path: str, payload: bytes, version: int, timeout: float = 5.0) 
                                % path, "start sackd or slurmd, or give {slurm_key}") from None
         raise RequestError("cannot get a token from the sack socket %s: %s"
                            % (path, exc.strerror or exc)) from None
-    if len(reply) < 4:
-        raise RequestError("the sack socket %s refused to mint a token" % path)
-    (length,) = struct.unpack(">I", reply[:4])
-    if length < 1 or length + 4 != len(reply) or reply[-1] != 0:
+    if not whole:
+        raise RequestError("the sack socket %s refused to mint a token" % path
+                           if not reader.started else
+                           "the sack socket %s sent a malformed token" % path)
+    token = reader.take()
+    if token[-1] != 0:
         raise RequestError("the sack socket %s sent a malformed token" % path)
-    return reply[4:-1].decode("ascii", "replace")
+    return token[:-1].decode("ascii", "replace")

@@ -136,9 +136,19 @@ options:
   retries:
     description:
       - How many passes to make over the list of controllers before giving up; between passes
-        the module waits 1, 2, 4... seconds.
+        the module waits up to 1, 2, 4... seconds, drawn at random so that hosts that failed
+        together do not try again together.
     type: int
     default: 1
+  retry_for:
+    description:
+      - Keep passing over the controllers for this many seconds while none answers and what
+        failed may pass (a controller down, busy, in standby, or stalled by many hosts at once,
+        as after a power cut), waiting longer each time, at random, up to 30 seconds.
+      - V(0) makes no more than O(retries) passes.
+    type: float
+    default: 0
+    version_added: 1.1.0
   tls:
     description:
       - Speak TLS to the controllers (Slurm 25.05+ with C(TLSType=tls/s2n)). Needs O(tls_ca).
@@ -306,6 +316,7 @@ def main():
             protocol=dict(type='str', default='auto'),
             timeout=dict(type='float', default=10),
             retries=dict(type='int', default=1),
+            retry_for=dict(type='float', default=0),
             tls=dict(type='bool', default=False),
             tls_ca=dict(type='path'),
             tls_check_hostname=dict(type='bool', default=False),
@@ -338,7 +349,8 @@ def main():
             from ansible_collections.straw.slurm.plugins.module_utils._slurm.tls import client_context
             tls = client_context(p['tls_ca'], p['tls_check_hostname'])
         session = Session(servers, credentials, request=p['request'], protocol=p['protocol'],
-                          timeout=p['timeout'], retries=p['retries'], network=Network(tls),
+                          timeout=p['timeout'], retries=p['retries'], retry_for=p['retry_for'],
+                          network=Network(tls),
                           versions_path=default_path() if p['versions_cache'] is None
                           else p['versions_cache'], remember=not module.check_mode)
         result = session.fetch()

@@ -256,7 +256,8 @@ def test_poll_with_the_munge_key_on_a_live_host(controller, key, playbook, tmp_p
     """Munge credentials from the key: no munge package, no munged; the poll units enabled and
     verified; the service's command fetches; idempotent; no secret in check mode; none removes."""
     root, namespace = live_host
-    role_vars = dict(configless_servers=[controller.server], configless_auth="munge", configless_munged=False,
+    role_vars = dict(configless_servers=[controller.server], configless_start_delay=0,
+                     configless_auth="munge", configless_munged=False,
                      configless_munge_key=base64.b64encode(key).decode(), configless_refresh="poll")
     first = on_root(playbook, tmp_path, root, namespace, role_vars, "--diff")
     no_secret(first.stdout, key)
@@ -315,7 +316,8 @@ def test_watch_with_a_jwt_key_on_a_live_host(controller, playbook, tmp_path, liv
     with open(controller.jwt_key, "rb") as source, open(host_key, "wb") as target:
         target.write(source.read())
     os.chmod(host_key, 0o600)
-    role_vars = dict(configless_servers=[controller.server], configless_auth="jwt",
+    role_vars = dict(configless_servers=[controller.server], configless_start_delay=0,
+                     configless_auth="jwt",
                      configless_jwt_key="/etc/slurm/jwt_hs256.key", configless_refresh="watch",
                      configless_refresh_interval=60)
     on_root(playbook, tmp_path, root, namespace, role_vars)
@@ -394,7 +396,8 @@ def test_image_build_enables_and_starts_nothing(controller, key, playbook, tmp_p
     """An image with munge installed but no munged running: the fetch makes its credentials
     from the key, and the watch service is enabled for the image's first boot."""
     image = copy_image(str(tmp_path / "image"), debian_image())
-    role_vars = dict(configless_servers=[controller.server], configless_auth="munge", configless_munged=False,
+    role_vars = dict(configless_servers=[controller.server], configless_start_delay=0,
+                     configless_auth="munge", configless_munged=False,
                      configless_munge_key=base64.b64encode(key).decode(), configless_refresh="watch",
                      configless_services=False, configless_packages=False)
     first = on_root(playbook, tmp_path, image, None, role_vars)

@@ -169,7 +169,8 @@ def test_watch_under_systemd(run_playbook, ansible_env, tmp_path, node, key, con
     assert not os.path.lexists(os.path.join(root, "bin", "kill")) and not os.path.lexists(os.path.join(root, "usr", "bin", "kill"))
     on_change = "systemctl try-reload-or-restart straw-probe.service"
     role(run_playbook, ansible_env, tmp_path, first, key, controller, configless_refresh="watch",
-         configless_refresh_interval=600, configless_listen_port=LISTEN, configless_on_change=on_change)
+         configless_refresh_interval=600, configless_listen_port=LISTEN, configless_on_change=on_change,
+         configless_start_delay=4)
     unit = UNITS + "/straw-slurm-watch.service"
     verified(first, unit)
     with open(root + unit) as handle:
@@ -184,8 +185,10 @@ def test_watch_under_systemd(run_playbook, ansible_env, tmp_path, node, key, con
     assert node_.state == "running", systemctl(node_, "--failed", "--no-pager").stdout
     assert systemctl(node_, "is-enabled", "straw-slurm-watch.service").stdout.strip() == "enabled"
     assert systemctl(node_, "is-active", "straw-slurm-watch.service").stdout.strip() == "active"
-    assert wait_for(lambda: "registered with" in journal(node_, "straw-slurm-watch.service"), 15), \
+    assert wait_for(lambda: "registered with" in journal(node_, "straw-slurm-watch.service"), 20), \
         journal(node_, "straw-slurm-watch.service")
+    # The files were there at boot: the first fetch came at a random moment within the delay.
+    assert "holds a slurm.conf; first fetch in" in journal(node_, "straw-slurm-watch.service")
     assert "believed only when made by uid %s, as --slurm-user says" % SLURM_UID in journal(node_, "straw-slurm-watch.service")
     probe_log = os.path.join(root, "var", "log", "straw-probe.log")
 

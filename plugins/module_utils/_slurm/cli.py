@@ -135,6 +135,10 @@ SECTIONS: "List[Tuple[str, List[Option]]]" = [
                "seconds allowed for each controller (default: 10)"),
         Option(("--retries",), _at_least_one, 1, "N",
                "passes over the list of controllers (default: 1)"),
+        Option(("--retry-for",), _seconds_or_zero, 0.0, "SECONDS",
+               "keep trying that long when no controller answers (a controller\n"
+               "down, busy or stalled by a fleet booting at once), waiting longer\n"
+               "each time, at random (default: 0, no more than --retries passes)"),
         Option(("--tls-ca",), str, None, "PATH",
                "the cluster's CA certificate: speak TLS (Slurm 25.05+ TLSType=tls)",
                library="tls_ca"),
@@ -184,7 +188,12 @@ SECTIONS: "List[Tuple[str, List[Option]]]" = [
                watch=True),
         Option(("--hint-delay",), _seconds_or_zero, None, "SECONDS",
                "at most this random delay before fetching on a push that cannot be\n"
-               "verified (default: 5)", watch=True),
+               "verified (default: 5; it widens while the controller is slow)",
+               watch=True),
+        Option(("--start-delay",), _seconds_or_zero, None, "SECONDS",
+               "when the directory holds a slurm.conf already, make the first\n"
+               "fetch at a random moment within SECONDS, so that a fleet booting\n"
+               "together spreads out (default: 0, at once)", watch=True),
         Option(("--slurm-user",), str, None, "USER",
                "whose pushes are trusted, by name or uid (default: SlurmUser of the\n"
                "fetched slurm.conf; give the uid where this host lacks that user)",
@@ -400,6 +409,9 @@ def check(args: Arguments) -> None:
     elif args.check or args.command:
         raise UsageError("--watch keeps running: it cannot be combined with %s"
                          % ("--check" if args.check else "a command after --"))
+    elif args.retry_for:
+        raise UsageError("--retry-for is for a single fetch: --watch keeps trying by itself, "
+                         "waiting longer each time")
     if args.command and args.check:
         raise UsageError("--check writes nothing, so there is nothing to run a command after")
 

@@ -16,6 +16,7 @@ from . import return_codes as rcs
 from .attempt import Request, attempt
 from .errors import (ControllerError, FetchError, NetworkError, ReplyError, RequestError,
                      SlurmConfigError)
+from .pace import Backoff
 from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SACKD, CONFIG_REQUEST_SLURMD,
                        ConfigFile, ConfigReply)
 from .transport import DEFAULT_MAX_FRAME, Address, Network, parse_address
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from .auth.credentials import Credentials
 
 REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
+#: The longest wait between passes over the servers while retry_for lasts.
+RETRY_WAIT_MAX = 30.0
 
 
 class FetchResult(NamedTuple):
@@ -72,12 +75,23 @@ def _retryable(error: SlurmConfigError) -> bool:
     return isinstance(error, (NetworkError, ReplyError))
 
 
+def _passing(error: SlurmConfigError) -> bool:
+    """Whether the same controller might do better later: it was unreachable, silent, slow
+    or busy, or a backup in standby (a takeover may follow). A reply that was not Slurm's,
+    or a version no one shares, stays as it is."""
+    if isinstance(error, ControllerError):
+        return error.rc in rcs.STANDBY or error.rc in rcs.RATE_LIMITED
+    return isinstance(error, NetworkError)
+
+
 class Session:
     """Fetches for one caller, from the first of its servers that serves the files.
 
     request is the file set (slurmd or client) and protocol a release to pin ("auto":
-    negotiated); retries is the number of passes over the servers, backoff the wait
-    before the second (doubling after). versions_path is a known_versions file: its
+    negotiated). retries is the number of passes over the servers, backoff the wait before
+    the second (doubling after, drawn at random: pace.Backoff); retry_for keeps passing over
+    them until that many seconds have gone by, while what failed may pass (an unreachable,
+    busy, stalled or standby controller). versions_path is a known_versions file: its
     versions are tried first, and a negotiated one is written back when remember is set.
     exchange and exchange_all replace the network (tests' simulated controllers); without
     exchange_all, the versions a negotiation tries go one after the other.
@@ -86,6 +100,7 @@ class Session:
     def __init__(self, servers: Sequence[Union[str, Address]], credentials: Credentials,
                  request: str = "slurmd", protocol: Optional[str] = "auto",
                  timeout: float = 10.0, retries: int = 1, backoff: float = 1.0,
+                 retry_for: float = 0.0,
                  network: Optional[Network] = None, versions_path: Optional[str] = None,
                  remember: bool = True, exchange: Optional[Exchange] = None,
                  exchange_all: Optional[ExchangeAll] = None) -> None:
@@ -101,7 +116,10 @@ class Session:
         self.credentials = credentials
         self.request = request
         self.pinned = None if protocol in (None, "", "auto") else version_of(str(protocol))
+        if retry_for < 0:
+            raise RequestError("retry_for must not be negative")
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.retry_for = retry_for
         self.network = network if network is not None else Network()
         self.exchange = exchange if exchange is not None else self.network.exchange
         self.exchange_all = (exchange_all if exchange is not None
@@ -124,9 +142,20 @@ class Session:
                  | (CONFIG_REQUEST_SACKD if register is not None else 0))
         asked = Request(self.credentials, flags, register or 0, self.timeout, self.pinned)
         attempts: List[Tuple[str, SlurmConfigError]] = []
-        for passes in range(self.retries):
+        waits = Backoff(self.backoff, RETRY_WAIT_MAX)
+        until = time.monotonic() + self.retry_for
+        passes = 0
+        while passes < self.retries or time.monotonic() < until:
+            if passes and not any(_passing(error) for _server, error in attempts[-len(self.servers):]):
+                break  # nothing that failed in the last pass would change by waiting
             if passes:
-                time.sleep(self.backoff * (2 ** (passes - 1)))
+                wait = waits.next()
+                if passes >= self.retries:  # within retry_for: never wait past it
+                    wait = min(wait, max(0.0, until - time.monotonic()))
+                time.sleep(wait)
+            passes += 1
+            if passes > self.retries:  # name each server's latest failure, not every one
+                del attempts[:]
             for address in self.servers:
                 try:
                     version, reply = self.negotiate(address, asked)
@@ -182,7 +211,7 @@ def fetch(servers: Sequence[Union[str, Address]], credentials: Credentials,
           request: str = "slurmd", protocol: Optional[str] = "auto", timeout: float = 10.0,
           max_frame: int = DEFAULT_MAX_FRAME, tls: Optional["ssl.SSLContext"] = None,
           retries: int = 1, backoff: float = 1.0, register: Optional[int] = None,
-          exchange: Optional[Exchange] = None) -> FetchResult:
+          exchange: Optional[Exchange] = None, retry_for: float = 0.0) -> FetchResult:
     """One fetch in a session of its own (see Session)."""
     return Session(servers, credentials, request, protocol, timeout, retries, backoff,
-                   Network(tls, max_frame), exchange=exchange).fetch(register)
+                   retry_for, Network(tls, max_frame), exchange=exchange).fetch(register)

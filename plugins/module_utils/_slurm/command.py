@@ -159,6 +159,7 @@ class Session:
         self.fetcher = FetchSession(
             controllers(args), credentials(args), request=args.request,
             protocol=args.release or "auto", timeout=args.timeout, retries=args.retries,
+            retry_for=args.retry_for,
             network=Network(tls_context(args), source=args.listen_address or None),  # type: ignore[arg-type]
             versions_path=default_path(args.state_dir), remember=not args.check)
         self.kept_said: "Optional[List[str]]" = None

@@ -33,6 +33,7 @@ import sys
 import time
 
 from .errors import ReplyError, SlurmConfigError, worded
+from .pace import Backoff, Spread, uniform
 from .versions import PROTO_23_11, PROTO_25_05
 
 # What a watcher keeps resident for days: signal's C core without the module's enums (enum,
@@ -86,6 +87,7 @@ class WatchOptions(NamedTuple):
     gid: "Optional[int]" = None
     interval: "Optional[float]" = None  # between polls (default: by whether pushes arrive)
     hint_delay: "Optional[float]" = None  # most random delay before a hint's fetch
+    start_delay: "Optional[float]" = None  # most random delay of the first fetch, files present
     listen_port: "Optional[int]" = None  # default: SlurmdPort
     listen_address: "Optional[str]" = None  # default: all; else also the source of fetches
     listen_cert: "Optional[str]" = None
@@ -100,14 +102,10 @@ POLL_WITH_PUSHES = 300.0
 POLL_WITHOUT_PUSHES = 60.0
 HINT_DELAY = 5.0
 HINT_INTERVAL = 5.0
+#: The widest a fleet's hint fetches spread when the controller shows strain (pace.Spread).
+HINT_SPREAD_MAX = 120.0
 BACKOFF_FIRST, BACKOFF_MAX = 5.0, 300.0
 JITTER = 0.1
-
-
-def uniform(low: float, high: float) -> float:
-    """random.uniform's spread, for jitter and delays: nothing here needs to be secret or
-    reproducible, and the random module costs a quarter MiB for the life of the watcher."""
-    return low + (high - low) * (int.from_bytes(os.urandom(7), "big") / (1 << 56))
 
 
 def log(message: str) -> None:
@@ -165,10 +163,11 @@ class Watcher:
         self.last_push_fetch = -HINT_INTERVAL
         self.fetched_at = 0.0
         self.failing = False
-        self.backoff = BACKOFF_FIRST
+        self.backoff = Backoff(BACKOFF_FIRST, max(BACKOFF_MAX, options.interval or 0))
         self.port = 0
         self.interval = options.interval
-        self.hint_delay = HINT_DELAY if options.hint_delay is None else options.hint_delay
+        self.hints = Spread(HINT_DELAY if options.hint_delay is None else options.hint_delay,
+                            HINT_SPREAD_MAX)
         self.children = children
         from .rejection_log import RejectionLog
         self.rejections = RejectionLog(log)
@@ -203,21 +202,24 @@ class Watcher:
     def _fetch(self, why: str) -> "Optional[FetchResult]":
         """One fetch (registering when pushes can reach us); None when it failed."""
         register = self.port if self.listener is not None else None
+        started = time.monotonic()
         try:
             result = self.fetch(register)
         except SlurmConfigError as error:
+            self.hints.observed(time.monotonic() - started, failed=True)
+            wait = self.backoff.next()
             if not self.failing:
                 log("cannot fetch (%s): %s; keeping the last good files, retrying in %ds"
-                    % (why, error, self.backoff))
+                    % (why, error, wait))
             self.failing = True
-            self.next_poll = time.monotonic() + self.backoff
-            self.backoff = min(self.backoff * 2, max(BACKOFF_MAX, self.interval or 0))
+            self.next_poll = time.monotonic() + wait
             return None
+        self.hints.observed(time.monotonic() - started, failed=False)
         self.fetched_at = time.time()
         if self.failing:
             log("%s answers again (Slurm %s)" % (result.controller, result.release))
         self.failing = False
-        self.backoff = BACKOFF_FIRST
+        self.backoff.reset()
         return result
 
     def _apply(self, result: "FetchResult", why: str, prune: str) -> "Optional[List[str]]":
@@ -414,7 +416,7 @@ class Watcher:
         now = time.monotonic()
         if self.push_fetch_at is not None:
             return
-        start = max(now + (uniform(0, self.hint_delay) if delay else 0.0),
+        start = max(now + (self.hints.draw() if delay else 0.0),
                     self.last_push_fetch + HINT_INTERVAL * uniform(1.0, 1.0 + 2 * JITTER))
         self.push_fetch_at, self.push_fetch_why = start, why
         if said:
@@ -448,9 +450,22 @@ class Watcher:
             pass
         return []
 
+    def _start(self) -> None:
+        """The first fetch: at once, unless the directory holds a slurm.conf already and a
+        start delay is set, when it comes at a random moment within it (a fleet that boots
+        together then spreads out; one without files never waits)."""
+        delay = self.options.start_delay
+        if delay and os.path.exists(os.path.join(self.options.output_dir, "slurm.conf")):
+            wait = uniform(0.0, delay)
+            log("start: %s holds a slurm.conf; first fetch in %.1fs"
+                % (self.options.output_dir, wait))
+            self.next_poll = time.monotonic() + wait
+            return
+        self.poll("start")
+
     def run(self) -> int:
         self._signals()
-        self.poll("start")
+        self._start()
         while not self.stop:
             frames = self._wait()
             self._drain()
@@ -475,7 +490,7 @@ class Watcher:
                 self.last_push_fetch = now
                 self.poll(self.push_fetch_why)
             elif now >= self.next_poll:
-                self.poll("poll")
+                self.poll("poll" if self.ready else "start")
             self._reap()
         log("stopping")
         if self.listener is not None:

@@ -95,9 +95,9 @@ def measure(plan):
                     subprocess.run([playbook_bin, "-i", inventory, path], env=env, check=True,
                                    stdout=subprocess.DEVNULL)
                     results.setdefault(name, []).append((time.perf_counter() - start, rpc_count(c) - before))
-            base = statistics.median(t for t, _ in results["copy (baseline)"])
+            base = statistics.median(t for t, _rpcs in results["copy (baseline)"])
             for name, samples in results.items():
-                seconds = statistics.median(t for t, _ in samples)
+                seconds = statistics.median(t for t, _rpcs in samples)
                 rows.append(dict(hosts=hosts, play=name, seconds=seconds, ratio=seconds / base,
                                  rpcs=samples[-1][1]))
     finally:

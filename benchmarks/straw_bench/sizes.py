@@ -39,7 +39,7 @@ def measure(plan):
     with open(script, "w") as handle:
         handle.write(FETCH_ONLY)
     baseline = statistics.median(run_process([sys.executable, script, "-", "-"])[1]
-                                 for _ in range(3))
+                                 for _attempt in range(3))
     rows = []
     for index, mib in enumerate(plan.mibs):
         c = controller("22.05", name="size%d" % mib, port=17580 + index, mib=mib)

@@ -122,7 +122,7 @@ class SackdHost:
                 os.kill(self.munged, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-            for _ in range(50):
+            for _attempt in range(50):
                 if not os.path.exists("/proc/%d" % self.munged):
                     break
                 time.sleep(0.1)

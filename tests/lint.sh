@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ruff over the Python of the collection and the tests; mypy --strict over the library.
+# ruff over the Python of the collection, the tests and the benchmarks; mypy --strict over the library.
 # Uses its own virtualenv (cached) so the linters never mix with what the tests run on.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,11 +14,11 @@ fi
 [[ -x $LINT/bin/yamllint && -x $LINT/bin/ansible-builder ]] || \
   "$LINT/bin/pip" install -q --disable-pip-version-check yamllint ansible-builder 2>>"$LINT.log"
 cd "$ROOT"
-files=(plugins tests)
+files=(plugins tests benchmarks benchmarks/run benchmarks/soak)
 [[ -e bin/straw ]] && files+=(bin/straw)
 "$LINT/bin/ruff" check --quiet "${files[@]}"
 # The same pep8 rules as ansible-test's sanity test, seconds earlier.
-"$LINT/bin/pycodestyle" --max-line-length 160 --ignore E402,W503,W504,E741 plugins tests
+"$LINT/bin/pycodestyle" --max-line-length 160 --ignore E402,W503,W504,E741 plugins tests benchmarks
 (cd plugins/module_utils && "$LINT/bin/mypy" --strict --python-version 3.10 --no-error-summary -p _slurm)
 "$LINT/bin/antsibull-changelog" lint
 "$LINT/bin/yamllint" --strict -c examples/.yamllint examples

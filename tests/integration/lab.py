@@ -1,7 +1,7 @@
 """The real-controller lab as seen by the tests: which controllers, where their files are."""
 import os
 import subprocess
-from typing import Dict, NamedTuple, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(ROOT, "tests", "lab", "lab")
@@ -62,16 +62,31 @@ RELEASES: Dict[str, tuple] = {
 }
 
 
-def up(release: str, name: str = "ctl", port: int = 0, mode: str = "munge") -> Controller:
+def up(release: str, name: str = "ctl", port: int = 0, mode: str = "munge",
+       env: Optional[Dict[str, str]] = None) -> Controller:
+    """Starts controller name (or finds it running); env is the lab's environment, for its
+    STRAW_LAB_* settings."""
     suite, default_port = RELEASES[release]
     port = port or default_port
-    root = subprocess.run([LAB, "up", name, suite, str(port), mode], check=True,
+    root = subprocess.run([LAB, "up", name, suite, str(port), mode], env=env, check=True,
                           stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
     return Controller(release, suite, name, port, root)
 
 
 def down(controller: Controller) -> None:
     subprocess.run([LAB, "down", controller.name, controller.suite], check=False)
+
+
+def mirror() -> str:
+    """The Debian archive the lab builds its chroots from."""
+    return subprocess.run([LAB, "mirror"], check=True, stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout.strip()
+
+
+def mounts_under(path: str) -> List[str]:
+    """What is mounted below path: a tree to be removed must have nothing."""
+    with open("/proc/self/mounts") as handle:
+        return [line.split()[1] for line in handle if line.split()[1].startswith(path + "/")]
 
 
 def stop_all() -> None:

@@ -12,6 +12,8 @@ import sys
 import time
 import zipfile
 
+import lab
+
 CACHE = os.environ.get("STRAW_TEST_CACHE", "/var/tmp/straw-slurm-test")
 LAB_CACHE = os.environ.get("STRAW_LAB_CACHE", "/var/tmp/straw-slurm-lab")
 
@@ -45,18 +47,8 @@ def community_collections() -> str:
 community_general = community_collections  # the name the role's other tests use
 
 
-def _mirror() -> str:
-    for path in glob.glob("/etc/apt/sources.list.d/*.sources"):
-        with open(path) as handle:
-            for line in handle:
-                if line.startswith("URIs:") and "security" not in line:
-                    return line.split()[1]
-    return "http://deb.debian.org/debian"
-
-
 def _mounted_under(path: str) -> bool:
-    with open("/proc/self/mounts") as handle:
-        return any(line.split()[1].startswith(path.rstrip("/") + "/") for line in handle)
+    return bool(lab.mounts_under(path.rstrip("/")))
 
 
 def _root_fs(name: str, options: list) -> str:
@@ -69,7 +61,7 @@ def _root_fs(name: str, options: list) -> str:
         raise RuntimeError("%s has something mounted in it; unmount it by hand" % partial)
     shutil.rmtree(partial, ignore_errors=True)
     subprocess.run(["mmdebstrap"] + options + ["--aptopt=Acquire::Check-Valid-Until \"false\"",
-                                               "bookworm", partial, _mirror()],
+                                               "bookworm", partial, lab.mirror()],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     open(os.path.join(partial, ".image-ready"), "w").close()
     os.rename(partial, tree)

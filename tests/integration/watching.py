@@ -1,10 +1,9 @@
-"""What the tests of `straw --watch` share: a watcher process and its log, a controller's
-reconfigure, waiting, a reader of the watched files, and the process's RSS and descriptors
-(tests/integration/test_watch*.py, benchmarks/soak)."""
+"""What the tests of `straw --watch` share: a watcher process (a daemons.Daemon), a
+controller's reconfigure, waiting, a reader of the watched files
+(tests/integration/test_watch*.py, benchmarks/soak, benchmarks/straw_bench/watch.py)."""
 import os
 import re
 import socket
-import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from _slurm.auth.credentials import Credentials
 from _slurm.listen import Listener
 from _slurm.messages import AUTH_MUNGE, CONFIG_REQUEST_SACKD, REQUEST_CONFIG, encode_request, encode_request_body
 from _slurm.wire import packstr, u32
+from daemons import Daemon, wait_for
 from lab import ROOT
 
 STRAW = os.path.join(ROOT, "bin", "straw")
@@ -43,15 +43,6 @@ def change(c, name="nodes.conf"):
         return handle.read()
 
 
-def wait_for(predicate, timeout, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return time.monotonic()
-        time.sleep(step)
-    return None
-
-
 def content(path):
     try:
         with open(path, "rb") as handle:
@@ -64,57 +55,18 @@ def munge_args(c):
     return ["--auth", "munge", "--munge-socket", c.munge_socket, "--slurm-user", SLURM_UID]
 
 
-class Watcher:
-    def __init__(self, args, directory, env=None):
-        self.log_path = str(directory) + ".log"
+class Watcher(Daemon):
+    """`straw --watch` writing into directory, its log beside it (directory + ".log"). env
+    adds to the environment, which has no SLURM_JWT unless env gives one; a value of None
+    removes a variable."""
+
+    def __init__(self, args, directory, env=None, label="watcher"):
         self.directory = str(directory)
         environment = {k: v for k, v in os.environ.items() if k != "SLURM_JWT"}
         environment.update(env or {})
-        self.log = open(self.log_path, "w")  # noqa: SIM115  (closed by stop())
-        self.proc = subprocess.Popen([sys.executable, STRAW] + [str(a) for a in args]
-                                     + ["-o", self.directory, "--watch"], env=environment,
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-
-    def lines(self):
-        with open(self.log_path) as handle:
-            return handle.read().splitlines()
-
-    def count(self, words):
-        return sum(words in line for line in self.lines())
-
-    def wait_line(self, words, timeout=10, count=1):
-        assert wait_for(lambda: self.count(words) >= count, timeout), \
-            "no %r in:\n%s" % (words, "\n".join(self.lines()))
-
-    def rss(self):
-        """Resident memory in bytes."""
-        with open("/proc/%d/status" % self.proc.pid) as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        return 0
-
-    def descriptors(self):
-        """The open file descriptors, by what they point at."""
-        directory = "/proc/%d/fd" % self.proc.pid
-        found = []
-        for fd in os.listdir(directory):
-            try:
-                found.append(os.readlink(os.path.join(directory, fd)))
-            except FileNotFoundError:  # closed meanwhile
-                pass
-        return sorted(found)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
+        super().__init__([sys.executable, STRAW] + list(args) + ["-o", self.directory, "--watch"],
+                         self.directory + ".log",
+                         {k: v for k, v in environment.items() if v is not None}, label)
 
 
 class Reader(threading.Thread):

@@ -52,8 +52,9 @@ NOTES = [
     " auth/slurm fetches timed out); an SSH server on a wrong port, whose banner comes"
     " after 3 ms, got seven connections where one names it; and the controller logs a"
     " refusal for each version outside its window. The version is then remembered in"
-    " `<output dir>/.straw-versions`, so that a repeat run makes one connection, as with"
-    " the release given. The modules remember versions too (`versions_cache`).",
+    " straw.slurm's cache (`/var/cache/straw-slurm/versions` for root; these runs give each"
+    " command its own, with `--state-dir`), so that a repeat run makes one connection, as"
+    " with the release given. The modules remember versions there too (`versions_cache`).",
     "* 24.11's slurmctld (Debian 13's) stops serving every connection, from any client,"
     " for 5 s when about thirty arrive faster than about twenty a second: a stall every"
     " 33 connections at 80 a second, one in 150 at 40 a second, none at 20 or 10 a second;"

@@ -146,7 +146,10 @@ def users_release(release, port, repetitions, adhoc_repetitions, work, tree, pyz
                for name in ("given", "repeat", "uncached", "first", "pyz", "straw")}
 
         def command(name, program, *extra, python=sys.executable):
-            return [python, program, c.server] + list(extra) + ["--auth", "jwt", "-o", out[name]]
+            # Each contestant remembers versions in its own directory (--state-dir), so that
+            # "first" can forget them and the others keep theirs.
+            state = ["--state-dir", out[name]] if program != straw_py else []
+            return [python, program, c.server] + list(extra) + ["--auth", "jwt", "-o", out[name]] + state
         argv = dict(given=command("given", STRAW, release), repeat=command("repeat", STRAW),
                     uncached=command("uncached", os.path.join(tree, "bin", "straw")),
                     first=command("first", STRAW), pyz=command("pyz", pyz))

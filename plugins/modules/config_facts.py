@@ -291,7 +291,8 @@ if TOO_OLD is None:
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.transport import Network
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import (
         MissingLibraryError, SlurmConfigError, worded)
-    from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_facts, settings_fact
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import (
+        files_as_facts, settings_fact)
 
 
 def main():
@@ -361,7 +362,7 @@ def main():
     for warning in notes + result.warnings:
         module.warn(worded(warning))
     module.exit_json(changed=False, ansible_facts={'slurm_config': {
-        'files': files_facts(result.files),
+        'files': files_as_facts(result.files),
         'settings': settings_fact(result.files),
         'spool_dir': result.spool_dir,
         'controller': result.controller,

@@ -133,9 +133,9 @@ from ansible_collections.straw.slurm.plugins.module_utils._target_python import 
 if TOO_OLD is None:
     from ansible_collections.straw.slurm.plugins.module_utils._slurm import config_dir
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
-    from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import facts_files
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm.facts import files_from_facts
     from ansible_collections.straw.slurm.plugins.module_utils._slurm import file_diffs
-    from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm import writer
 
 
 def _diff(path, change, check_mode):
@@ -180,7 +180,7 @@ def main():
         module.fail_json(msg=str(exc))
     try:
         uid, gid = writer.owner_ids(module.params['owner'], module.params['group'])
-        files = facts_files(module.params['files'])
+        files = files_from_facts(module.params['files'])
         created = not os.path.isdir(path)
         planned = config_dir.plan(path, files, prune, uid, gid)
         if not module.check_mode:

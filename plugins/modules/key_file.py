@@ -103,7 +103,7 @@ from ansible_collections.straw.slurm.plugins.module_utils._target_python import 
 # The library needs Python 3.8 or newer: on an older one it is not imported, and main says so
 # in one line instead of a SyntaxError from inside the library.
 if TOO_OLD is None:
-    from ansible_collections.straw.slurm.plugins.module_utils._slurm import files as writer
+    from ansible_collections.straw.slurm.plugins.module_utils._slurm import writer
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.errors import SlurmConfigError
     from ansible_collections.straw.slurm.plugins.module_utils._slurm.messages import ConfigFile
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from _slurm import files as writer
+from _slurm import writer
 from _slurm.errors import SlurmConfigError
 from _slurm.messages import ConfigFile
 from fixtures.unprivileged import python_for_any_user, readable_library
@@ -108,7 +108,7 @@ def _run_unprivileged(library, conf):
               "from _slurm import files; from _slurm.messages import ConfigFile\n"
               "from _slurm.errors import SlurmConfigError\n"
               "try:\n"
-              "    files.apply(%r, files.plan(%r, [ConfigFile('slurm.conf', b'x', True, False)]))\n"
+              "    writer.apply(%r, writer.plan(%r, [ConfigFile('slurm.conf', b'x', True, False)]))\n"
               "except SlurmConfigError as e:\n"
               "    print(e); sys.exit(3)\n") % (library, str(conf), str(conf))
     return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _slurm.errors import SlurmConfigError
-from _slurm.facts import facts_files, files_facts
+from _slurm.facts import files_from_facts, files_as_facts
 from _slurm.messages import ConfigReply, decode_reply
 from _slurm.names import is_state_name
 from fixtures.hostile import config_frame, seed_frames
@@ -35,7 +35,7 @@ def test_valid_replies_round_trip(version, files, spool):
         assert got.executable == (execute and version >= 40 << 8)
         assert got.content == ((content or b"") if exists else None)
     # ... and through the facts the modules pass around, byte for byte.
-    again = facts_files(files_facts(reply.files))
+    again = files_from_facts(files_as_facts(reply.files))
     assert [(f.name, f.content, f.exists) for f in again] == [(f.name, f.content, f.exists) for f in reply.files]
 
 
@@ -88,6 +88,6 @@ def test_random_bytes_raise_only_our_errors(frame):
               st.binary(max_size=20).map(lambda b: base64.b64encode(b).decode()))), max_size=5))
 def test_facts_given_back_to_the_writer_raise_only_our_errors(facts):
     try:
-        facts_files(facts)
+        files_from_facts(facts)
     except SlurmConfigError:
         pass

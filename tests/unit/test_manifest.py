@@ -9,7 +9,7 @@ import pytest
 
 from _slurm import manifest
 from _slurm.errors import ReplyError
-from _slurm.files import temporary_name
+from _slurm.writer import temporary_name
 from _slurm.manifest import FILE_NAME, decode, digest, encode, load, save
 from _slurm.names import check_name
 

@@ -4,7 +4,7 @@ changed"."""
 from _slurm import watch
 from _slurm.auth.jwt_credentials import JwtCredentials
 from _slurm.client import FetchResult
-from _slurm.files import WriteError
+from _slurm.writer import WriteError
 
 
 def watcher_parts(outcome):

@@ -10,7 +10,27 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    from typing import Optional
+    from typing import Optional, Tuple
+
+
+class UnknownAccount(LookupError):
+    """No such user or group here; what is "user" or "group", name as it was given."""
+
+    def __init__(self, what: str, name: str) -> None:
+        super().__init__("no %s %r on this host" % (what, name))
+        self.what, self.name = what, name
+
+
+def owner_ids(owner: "Optional[str]", group: "Optional[str]") -> "Tuple[Optional[int], Optional[int]]":
+    """uid and gid of an owner and a group given by name or number (None: leave as is);
+    UnknownAccount for one that does not exist."""
+    uid = None if owner is None else user_id(owner)
+    if owner is not None and uid is None:
+        raise UnknownAccount("user", owner)
+    gid = None if group is None else group_id(group)
+    if group is not None and gid is None:
+        raise UnknownAccount("group", group)
+    return uid, gid
 
 
 def user_id(name: "str | int") -> "Optional[int]":

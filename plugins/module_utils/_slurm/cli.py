@@ -424,15 +424,12 @@ def servers_from_environment(value: str) -> "List[str]":
 def owner_and_group(args: Arguments) -> None:
     if args.owner is None and args.group is None:
         return  # the common case, with nothing to import
-    from .accounts import group_id, user_id
-    for name, lookup, option, what, field in ((args.owner, user_id, "--owner", "user", "uid"),
-                                              (args.group, group_id, "--group", "group", "gid")):
-        if name is None:
-            continue
-        found = lookup(name)
-        if found is None:
-            raise UsageError("%s: no %s %r on this host" % (option, what, name))
-        setattr(args, field, found)
+    from .accounts import UnknownAccount, owner_ids
+    try:
+        args.uid, args.gid = owner_ids(args.owner, args.group)
+    except UnknownAccount as unknown:
+        raise UsageError("%s: %s" % ("--owner" if unknown.what == "user" else "--group",
+                                     unknown)) from None
 
 
 def environment_servers() -> "List[str]":

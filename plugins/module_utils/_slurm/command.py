@@ -196,7 +196,7 @@ def warn(message: str) -> None:
 
 
 def report(args: "Arguments", result: "FetchResult") -> None:
-    from .files import wanted_mode
+    from .writer import wanted_mode
     for warning in result.warnings:
         sys.stderr.write("straw: warning: %s\n" % warning)
     present = [f for f in result.files if f.exists]
@@ -214,7 +214,7 @@ def write(args: "Arguments", result: "FetchResult", prune: str) -> "Tuple[Plan, 
     """Writes what differs and removes what prune allows (config_dir: off, owned or force);
     the plan carried out, and a warning when what was written could not be recorded."""
     from . import config_dir
-    from .files import ensure_directory
+    from .writer import ensure_directory
     directory = args.output_dir
     planned = config_dir.plan(directory, result.files, prune, args.uid, args.gid)
     if ensure_directory(directory, args.uid, args.gid):

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import os
 
-from . import files as writer
+from . import writer
 from . import manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import Dict, Iterable, List, NamedTuple, Optional
 
-    from .files import Change
+    from .writer import Change
     from .messages import ConfigFile
 else:
     from .records import NamedTuple

@@ -37,7 +37,7 @@ def file_fact(file: ConfigFile) -> Dict[str, Any]:
     return fact
 
 
-def files_facts(files: List[ConfigFile]) -> Dict[str, Dict[str, Any]]:
+def files_as_facts(files: List[ConfigFile]) -> Dict[str, Dict[str, Any]]:
     return {f.name: file_fact(f) for f in files}
 
 
@@ -71,7 +71,7 @@ def fact_content(name: str, fact: Dict[str, Any]) -> Optional[bytes]:
     return data
 
 
-def facts_files(facts: Dict[str, Dict[str, Any]]) -> List[ConfigFile]:
+def files_from_facts(facts: Dict[str, Dict[str, Any]]) -> List[ConfigFile]:
     """ConfigFiles from facts (as the module returned them), names checked again."""
     if not isinstance(facts, dict):
         raise RequestError("files must be a dict keyed by file name")

@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import Optional
 
-    from .files import Change
+    from .writer import Change
     from .messages import Content
 
 #: Larger files are summarised, not diffed.

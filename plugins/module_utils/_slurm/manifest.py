@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 
 from .errors import ReplyError
-from .files import create_temporary
+from .writer import create_temporary
 from .names import STATE_PREFIX, check_name
 
 TYPE_CHECKING = False

@@ -398,7 +398,7 @@ class Watcher:
 
     def _holds(self, files: "List[ConfigFile]") -> bool:
         """Whether the directory already holds these files' bytes."""
-        from .files import plan
+        from .writer import plan
         try:
             changes = plan(self.options.output_dir, files, False, self.options.uid, self.options.gid)
         except SlurmConfigError:

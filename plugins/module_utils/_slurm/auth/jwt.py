@@ -13,27 +13,14 @@ from __future__ import annotations
 
 import time
 
-from ..errors import MissingLibraryError, RequestError
+from ..errors import MissingLibraryError
+from .key_files import read_secret
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import Any, Dict, Optional
 
 DEFAULT_LIFETIME = 300
-
-
-def read_key(path: str, what: str) -> bytes:
-    """The raw bytes of a key file; errors name the file, never its content."""
-    try:
-        with open(path, "rb") as handle:
-            key = handle.read()
-    except OSError as exc:
-        raise RequestError("cannot read the %s %s: %s" % (what, path, exc.strerror or exc),
-                           "keys are readable by root and SlurmUser only: run as one of them"
-                           if isinstance(exc, PermissionError) else None) from None
-    if not key:
-        raise RequestError("the %s %s is empty" % (what, path))
-    return key
 
 
 def hs256(claims: Dict[str, Any], key: bytes, headers: Optional[Dict[str, Any]] = None) -> str:
@@ -52,7 +39,7 @@ def mint_token(key_path: str, user: str, lifetime: int = DEFAULT_LIFETIME,
                now: Optional[int] = None) -> str:
     """A token like 'scontrol token' makes: HS256 over the key bytes, claims iat/exp/sun."""
     issued = int(time.time()) if now is None else now
-    key = read_key(key_path, "JWT key")
+    key = read_secret(key_path, "JWT key")
     return hs256({"iat": issued, "exp": issued + lifetime, "sun": user}, key)
 
 

@@ -47,8 +47,8 @@ class JwtCredentials(Credentials):
 
     def refresh(self) -> None:
         if self.token_file is not None:
-            from .jwt import read_key
-            raw = read_key(self.token_file, "JWT token file")
+            from .key_files import read_secret
+            raw = read_secret(self.token_file, "JWT token file")
             try:
                 token = raw.decode("ascii").strip()
             except UnicodeDecodeError:

@@ -2,9 +2,10 @@
 # Copyright: straw.slurm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Key files that are read again when they change: a long-running watcher must follow a
-rotated munge.key, slurm.key or slurm.jwks (a Kubernetes secret update, a vault roll) with
-no restart, and must stop trusting a key the moment its file no longer holds it.
+"""Key and token files: read with errors that name the file and never its content, and
+followed: a long-running watcher must follow a rotated munge.key, slurm.key or slurm.jwks
+(a Kubernetes secret update, a vault roll) with no restart, and must stop trusting a key
+the moment its file no longer holds it.
 
 One stat() per use tells whether the file changed: device, inode (a secret mount swaps a
 symlink, a rename gives a new inode), size, and modification and change times. Only then is
@@ -16,11 +17,28 @@ from __future__ import annotations
 
 import os
 
+from ..errors import RequestError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
     from typing import Any, Callable, Optional, Tuple
 
     Stamp = Tuple[int, int, int, int, int]
+
+
+def read_secret(path: str, what: str) -> bytes:
+    """The bytes of a key or token file (what names it: "JWT key", "slurm.jwks"); errors
+    name the file, never its content."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise RequestError("cannot read the %s %s: %s" % (what, path, exc.strerror or exc),
+                           "keys are readable by root and SlurmUser only: run as one of them"
+                           if isinstance(exc, PermissionError) else None) from None
+    if not data:
+        raise RequestError("the %s %s is empty" % (what, path))
+    return data
 
 
 def stamp(path: str) -> "Optional[Stamp]":

@@ -21,7 +21,8 @@ from ..errors import RequestError
 from ..messages import AUTH_SLURM
 from ..wire import packstr, u32
 from .credentials import Credentials
-from .jwt import hs256, read_key
+from .jwt import hs256
+from .key_files import read_secret
 from .key_files import FollowedFile
 
 TYPE_CHECKING = False
@@ -50,7 +51,7 @@ def _b64(value: str) -> bytes:
 def _jwks(path: str) -> List[Dict[str, Any]]:
     """The HS256 keys of a slurm.jwks file, as JSON objects."""
     try:
-        document = json.loads(read_key(path, "slurm.jwks").decode("utf-8"))
+        document = json.loads(read_secret(path, "slurm.jwks").decode("utf-8"))
         return [k for k in document["keys"] if k.get("kty") == "oct" and k.get("alg", "HS256") == "HS256"]
     except (ValueError, KeyError, TypeError, AttributeError):
         raise RequestError("%s is not a JWKS document with HS256 keys" % path) from None
@@ -146,7 +147,7 @@ class SlurmKey:
     @classmethod
     def from_file(cls, path: str) -> "SlurmKey":
         """slurm.key's bytes, all of them, as Slurm takes them."""
-        key = cls(read_key(path, "slurm.key"))
+        key = cls(read_secret(path, "slurm.key"))
         if len(key._key) < MIN_KEY_BYTES:
             key.warnings.append("the slurm.key %s is only %d bytes (Slurm's documentation "
                                 "suggests 1024 random bytes): is it the cluster's key? The "

@@ -46,14 +46,11 @@ class WriteError(RequestError):
 
 def owner_ids(owner: Optional[str], group: Optional[str]) -> "tuple[Optional[int], Optional[int]]":
     """uid and gid for an owner and a group given by name or number (None: leave as is)."""
-    from .accounts import group_id, user_id
-    ids: "list[Optional[int]]" = []
-    for value, lookup, what in ((owner, user_id, "user"), (group, group_id, "group")):
-        found = None if value is None else lookup(value)
-        if value is not None and found is None:
-            raise RequestError("%s %s does not exist on this host" % (what, value))
-        ids.append(found)
-    return ids[0], ids[1]
+    from .accounts import UnknownAccount, owner_ids
+    try:
+        return owner_ids(owner, group)
+    except UnknownAccount as unknown:
+        raise RequestError("%s %s does not exist on this host" % (unknown.what, unknown.name)) from None
 
 
 def wanted_mode(file: ConfigFile) -> int:

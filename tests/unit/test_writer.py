@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from _slurm import files
-from _slurm.files import apply, plan, temporary_name
+from _slurm import writer
+from _slurm.writer import apply, plan, temporary_name
 from _slurm.messages import ConfigFile
 from _slurm.names import MAX_NAME, check_name
 
@@ -43,7 +43,7 @@ def test_a_255_byte_name_is_written_and_leaves_no_temporary(tmp_path, name):
 
 
 def test_the_temporary_is_created_exclusively_with_mode_0600(tmp_path):
-    fd, path = files.create_temporary(str(tmp_path), "x" * MAX_NAME)
+    fd, path = writer.create_temporary(str(tmp_path), "x" * MAX_NAME)
     os.close(fd)
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert len(os.path.basename(path).encode()) <= MAX_NAME

@@ -51,17 +51,9 @@ def controllers():
 
 
 @pytest.fixture
-def watchers():
+def watchers(closing):
     """Starts `straw --watch` processes (watching.Watcher), each stopped after the test."""
-    started = []
-
-    def start(*args, **kwargs):
-        watcher = Watcher(*args, **kwargs)
-        started.append(watcher)
-        return watcher
-    yield start
-    for watcher in started:
-        watcher.stop()
+    return lambda *args, **kwargs: closing(Watcher(*args, **kwargs), Watcher.stop)
 
 
 @pytest.fixture(scope="session")

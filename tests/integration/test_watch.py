@@ -25,17 +25,9 @@ from watching import SLURM_UID, change, content, munge_args, reconfigure, record
 
 
 @pytest.fixture(scope="module")
-def own():
+def own(module_closing):
     """Controllers of this module's own, stopped at its end."""
-    started = []
-
-    def start(release, port):
-        controller = up(release, name="watch%d" % port, port=port)
-        started.append(controller)
-        return controller
-    yield start
-    for controller in started:
-        down(controller)
+    return lambda release, port: module_closing(up(release, name="watch%d" % port, port=port), down)
 
 
 @pytest.mark.parametrize("release,port", [("24.11", 17230), ("26.05", 17330)])

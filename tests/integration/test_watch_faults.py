@@ -20,17 +20,9 @@ RELEASE = "26.05"  # pushes carry the port we listen on (25.05+)
 
 
 @pytest.fixture(scope="module")
-def own():
+def own(module_closing):
     """Controllers of this module's own, stopped at its end."""
-    started = []
-
-    def start(port):
-        controller = up(RELEASE, name="fault%d" % port, port=port)
-        started.append(controller)
-        return controller
-    yield start
-    for controller in started:
-        down(controller)
+    return lambda port: module_closing(up(RELEASE, name="fault%d" % port, port=port), down)
 
 
 def serve(c, versions, name="slurm.conf"):

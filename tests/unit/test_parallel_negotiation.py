@@ -60,16 +60,9 @@ def session(controller, protocol="auto"):
 
 
 @pytest.fixture
-def controllers():
+def controllers(closing):
     """Starts controllers for a test and closes them afterwards."""
-    started = []
-
-    def start(controller):
-        started.append(controller)
-        return controller
-    yield start
-    for controller in started:
-        controller.close()
+    return closing
 
 
 def config_reply(version):

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from fixtures import startup
 from _slurm.auth.jwt import mint_token
 from lab import ROOT, up
 
@@ -380,25 +381,13 @@ def test_list_version_and_help():
 
 @pytest.mark.parametrize("args", [["-V"], ["-l"], ["--help"], ["-V", "-v"]])
 def test_informational_options_do_not_import_the_client(args):
-    proc = subprocess.run([sys.executable, "-X", "importtime", STRAW] + args,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, check=False)
-    assert proc.returncode == 0
-    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
-    assert not {"_slurm.client", "_slurm.transport", "_slurm.auth", "socket", "ssl",
-                "json"} & imported, sorted(imported)
+    status, imported = startup.imported([STRAW] + args)
+    assert status == 0
+    assert not {"_slurm.client", "_slurm.transport", "_slurm.auth"} & imported, sorted(imported)
+    assert not startup.HEAVY & imported, sorted(startup.HEAVY & imported)
     if args != ["-l"]:  # the command's own module only
         assert {m for m in imported if m.startswith("_slurm")} <= {"_slurm", "_slurm.command",
                                                                    "_slurm.cli"}
-        assert "typing" not in imported, sorted(imported)
-    if args == ["-V"]:
-        assert "argparse" not in imported
-
-
-#: What a plain fetch must not import: each costs start-up where a lighter way exists
-#: (socket builds enums, typing and re are big, collections comes with functools).
-HEAVY = {"typing", "re", "argparse", "enum", "socket", "selectors", "collections",
-         "functools", "json", "ssl", "hashlib", "threading", "subprocess", "tempfile"}
 
 
 @pytest.mark.parametrize("auth", ["jwt", "munge"])
@@ -406,15 +395,11 @@ def test_a_plain_fetch_imports_nothing_heavy(controllers, tmp_path, auth):
     c = controllers["26.05"]
     extra = ["--munge-socket", c.munge_socket] if auth == "munge" else []
     for attempt in ("first contact", "repeat"):
-        proc = subprocess.run(
-            [sys.executable, "-S", "-X", "importtime", STRAW, c.server, "--auth", auth,
-             "-o", str(tmp_path)] + extra, env=environment(token_for(c) if auth == "jwt" else None),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
-        assert proc.returncode == 0, (attempt, proc.stderr[-2000:])
-        imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
-                    if line.startswith("import time:")}
-        assert "_slurm.client" in imported, attempt
-        assert not HEAVY & imported, (attempt, sorted(HEAVY & imported))
+        status, imported = startup.imported(
+            [STRAW, c.server, "--auth", auth, "-o", str(tmp_path)] + extra,
+            environment(token_for(c) if auth == "jwt" else None))
+        assert status == 0 and "_slurm.client" in imported, attempt
+        assert not startup.HEAVY & imported, (attempt, sorted(startup.HEAVY & imported))
 
 
 def test_installed_collection_layout_through_a_symlink(tmp_path, controllers):

@@ -1,14 +1,13 @@
 """bin/straw's own command-line parser (_slurm.cli): option forms, positionals, the trailing
 release, '--' and the command after it, the errors a user sees, the combinations check()
-refuses, SLURM_CONF_SERVER, and that importing it stays cheap (no typing, re, argparse)."""
+refuses, SLURM_CONF_SERVER, and that importing it stays cheap (fixtures/startup.py)."""
 import os
-import subprocess
-import sys
 
 import pytest
 
 from _slurm import cli
 from _slurm.cli import UsageError, check, parse, servers_from_environment
+from fixtures import startup
 
 LIBRARY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        "plugins", "module_utils")
@@ -293,14 +292,8 @@ def test_owner_and_group_by_number_and_name():
 
 # -- start-up cost ------------------------------------------------------------------------
 
-def test_import_does_not_load_typing_re_or_argparse():
-    environment = dict(os.environ, PYTHONPATH=LIBRARY)
-    # -S: no site (a .pth file may import anything); what remains is what cli itself costs.
-    done = subprocess.run([sys.executable, "-S", "-X", "importtime", "-c", "import _slurm.cli"],
-                          env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=30, check=True)
-    imported = [line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
-                if line.startswith("import time:") and "|" in line]
-    assert "_slurm.cli" in imported
-    for module in ("typing", "re", "argparse", "gettext"):
-        assert module not in imported, "%s imported by _slurm.cli" % module
+def test_import_does_not_load_anything_heavy():
+    status, imported = startup.imported(["-c", "import _slurm.cli"],
+                                        dict(os.environ, PYTHONPATH=LIBRARY))
+    assert status == 0 and "_slurm.cli" in imported
+    assert not startup.HEAVY & imported, sorted(startup.HEAVY & imported)

@@ -8,8 +8,6 @@ now fails sends the client back to negotiating without a word."""
 import os
 import socket
 import struct
-import subprocess
-import sys
 import time
 
 import pytest
@@ -24,6 +22,7 @@ from _slurm.transport import Address, Network
 from _slurm.versions import NEWEST, OLDEST, probe_order
 from _slurm.wire import packstr, u32
 from fixtures.hostile import GOOD, NO_AUTH, config_frame, frame
+from fixtures import startup
 from fixtures.servers import Listener, ScriptedController, refused_port
 
 ALL = [v >> 8 for v in probe_order()]  # 46 .. 35
@@ -498,16 +497,14 @@ def test_versions_span():
     assert ALL[0] == NEWEST >> 8 and ALL[-1] == OLDEST >> 8 and len(ALL) == 12
 
 
-def test_negotiation_needs_no_threads_nor_typing():
-    """probe and client run in the caller's thread on poll(): importing them (and a whole
-    fetch's modules) loads neither threading nor typing."""
+def test_negotiation_imports_nothing_heavy():
+    """probe and client run in the caller's thread on poll(): a whole first contact's modules
+    load no threads, nor anything else startup.HEAVY names."""
     library = os.path.join(ROOT, "plugins", "module_utils")
-    code = "import sys, _slurm.client, _slurm.probe; print(' '.join(sorted(sys.modules)))"
-    done = subprocess.run([sys.executable, "-S", "-c", code], env=dict(os.environ, PYTHONPATH=library),
-                          stdout=subprocess.PIPE, universal_newlines=True, timeout=30, check=True)
-    modules = done.stdout.split()
-    assert "_slurm.probe" in modules
-    assert "threading" not in modules and "typing" not in modules
+    status, imported = startup.imported(["-c", "import _slurm.client, _slurm.negotiation, _slurm.probe"],
+                                        dict(os.environ, PYTHONPATH=library))
+    assert status == 0 and "_slurm.probe" in imported
+    assert not startup.HEAVY & imported, sorted(startup.HEAVY & imported)
 
 
 def test_http_from_the_newest_leaves_only_25_11s_version_and_newer(controllers):

@@ -69,7 +69,7 @@ def test_help_and_version_flags():
     assert parse(["-h"]).help is True
     assert parse(["--help"]).help is True
     assert parse(["-V"]).version is True
-    assert "usage: straw" in cli.HELP
+    assert "usage: straw" in cli.help_text()
 
 
 def test_value_may_start_with_a_dash():

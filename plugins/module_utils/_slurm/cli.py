@@ -229,9 +229,9 @@ def _label(option: Option) -> str:
     return label + (" " + option.metavar if option.metavar else "")
 
 
-def _help() -> str:
-    """--help, from the table: each option's label, and its text in a column of its own
-    (on the next line when the label is too long for that column)."""
+def help_text() -> str:
+    """--help, from the table, made when asked for: each option's label, and its text in a
+    column of its own (on the next line when the label is too long for that column)."""
     column = 25
     out = [_USAGE]
     for title, options in SECTIONS:
@@ -272,8 +272,6 @@ the command line, where ps would show it. Exit status: 0 success (with --check: 
 differs), 1 with --check when a file differs, 2 on any error, 130 when interrupted; with
 -- COMMAND, COMMAND's own.
 """
-
-HELP = _help()
 
 
 class Arguments:

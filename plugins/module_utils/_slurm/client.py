@@ -16,7 +16,6 @@ from . import return_codes as rcs
 from .attempt import Request, attempt
 from .errors import (ControllerError, FetchError, NetworkError, ReplyError, RequestError,
                      SlurmConfigError)
-from .pace import Backoff
 from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SACKD, CONFIG_REQUEST_SLURMD,
                        ConfigFile, ConfigReply)
 from .transport import DEFAULT_MAX_FRAME, Address, Network, parse_address
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     import ssl
 
     from .attempt import Exchange, ExchangeAll, Outcome
+    from .pace import Backoff
     from .auth.credentials import Credentials
 
 REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
@@ -142,13 +142,16 @@ class Session:
                  | (CONFIG_REQUEST_SACKD if register is not None else 0))
         asked = Request(self.credentials, flags, register or 0, self.timeout, self.pinned)
         attempts: List[Tuple[str, SlurmConfigError]] = []
-        waits = Backoff(self.backoff, RETRY_WAIT_MAX)
+        waits: Optional[Backoff] = None
         until = time.monotonic() + self.retry_for
         passes = 0
         while passes < self.retries or time.monotonic() < until:
             if passes and not any(_passing(error) for _server, error in attempts[-len(self.servers):]):
                 break  # nothing that failed in the last pass would change by waiting
             if passes:
+                if waits is None:
+                    from .pace import Backoff
+                    waits = Backoff(self.backoff, RETRY_WAIT_MAX)
                 wait = waits.next()
                 if passes >= self.retries:  # within retry_for: never wait past it
                     wait = min(wait, max(0.0, until - time.monotonic()))

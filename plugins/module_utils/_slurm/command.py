@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # never true at run time: typing costs milliseconds to import
     from .transport import Address
     from .watch import Children
 
-from .cli import HELP, UsageError  # noqa: E402  (after TYPE_CHECKING, as in every module)
+from .cli import UsageError, help_text  # noqa: E402  (after TYPE_CHECKING, as in every module)
 
 EXIT_OK, EXIT_DIFFERS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 FALLBACK_VERSION = "1.0.0"
@@ -298,7 +298,7 @@ def main(root: str, argv: "Sequence[str]", version: "Optional[str]" = None,
         args = parse(argv)
         verbose = args.verbose
         if args.help:
-            sys.stdout.write(HELP)
+            sys.stdout.write(help_text())
             return EXIT_OK
         if args.version:
             if version:

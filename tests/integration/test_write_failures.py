@@ -105,7 +105,7 @@ def _unprivileged_write(conf, before):
 
 def _run_unprivileged(library, conf):
     script = ("import sys; sys.path.insert(0, %r)\n"
-              "from _slurm import files; from _slurm.messages import ConfigFile\n"
+              "from _slurm import writer; from _slurm.messages import ConfigFile\n"
               "from _slurm.errors import SlurmConfigError\n"
               "try:\n"
               "    writer.apply(%r, writer.plan(%r, [ConfigFile('slurm.conf', b'x', True, False)]))\n"

@@ -366,6 +366,9 @@ class Watcher:
             return
         unordered = proof.issued <= self.verifier.last_issued or proof.issued < self.fetched_at
         self.verifier.accept(proof)
+        if self.failing:  # the controller is back: no need to wait out the backoff
+            self._fetch_soon("push", "verified push from %s while fetches were failing: "
+                             "fetching" % frame.peer, delay=False)
         from .client import FetchResult
         from .messages import push_files
         from .versions import release_of

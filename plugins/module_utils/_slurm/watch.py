@@ -14,13 +14,16 @@ REQUEST_RECONFIGURE_SACKD pushes, and polls as a safety net (the only way before
   takes a push it cannot verify as noise.
 * Every fetch a push can cause (a hint, a push older than what we hold, a push to a watcher
   of the slurmd set) goes through one throttle: at most one per HINT_INTERVAL (randomised),
-  after a random delay for hints (every watcher hears one at the same moment). A replay,
+  after a random delay for hints (every watcher hears one at the same moment), drawn from a
+  window that widens while the controller is slow to answer (pace.Spread). A replay,
   however it is spelled, causes nothing.
 * Refusals are logged in full once per kind, then summarised once a minute (rejection_log).
 * A push carries the client set: a watcher of the slurmd set fetches on a push instead of
   writing it, and a push never removes files.
 * Only files whose bytes or mode changed are written (atomically); --on-change runs once per
-  applied change. A failing controller keeps the last good files, with backoff, said once.
+  applied change. A failing controller keeps the last good files, with jittered backoff
+  (pace.Backoff), said once. With --start-delay, a watcher whose directory holds the files
+  already makes its first fetch at a random moment, so that a fleet started at once spreads.
 * SIGTERM/SIGINT end it (exit 0) between steps, so no temporary file is left; SIGHUP fetches.
 
 One line per event on standard error, for the journal.
@@ -54,7 +57,6 @@ if TYPE_CHECKING:
     from .client import FetchResult
     from .listen import Frame, Listener  # noqa: F401
     from .messages import ConfigFile
-    from .transport import Address
 
     #: fetch(register) -> the files: register is the port pushes go to, None to only fetch.
     Fetch = Callable[[Optional[int]], FetchResult]
@@ -117,30 +119,6 @@ def fetched_settings(result: "FetchResult") -> "Dict[str, Any]":
     """The settings of the slurm.conf a fetch brought, its includes followed."""
     from .facts import settings_fact
     return settings_fact(result.files)
-
-
-def local_address(controller: "Optional[Address]", source: "Optional[str]") -> bytes:
-    """This host's IPv4 address as the controller sees it (the source of our connections to
-    it), for MUNGE credentials made from the key: the controller keys a registration by the
-    name it finds for that address. A watcher that listens on one address connects from it
-    too. No packet is sent."""
-    from . import sockets
-    if source:
-        try:
-            return sockets.inet_aton(source)
-        except OSError:
-            pass  # an IPv6 or a named address: MUNGE carries IPv4 only
-    elif controller is not None:
-        probe = sockets.socket(sockets.AF_INET, sockets.SOCK_DGRAM)
-        try:
-            probe.connect((controller.host, controller.port))
-            return sockets.inet_aton(probe.getsockname()[0])
-        except OSError:
-            pass
-        finally:
-            probe.close()
-    from .auth.munge_key import origin_address
-    return origin_address()
 
 
 class Watcher:
@@ -300,7 +278,8 @@ class Watcher:
                 % (error, self.interval or POLL_WITHOUT_PUSHES))
             return
         self.verifier = self._verifier(conf)
-        self.credentials.use_origin(local_address(first.address, self.options.listen_address))
+        from .origin import address_toward
+        self.credentials.use_origin(address_toward(first.address, self.options.listen_address))
         result = self._fetch("registration")
         if result is None:
             return

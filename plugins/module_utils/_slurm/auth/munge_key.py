@@ -29,6 +29,7 @@ import time
 
 from ..errors import ReplyError, RequestError
 from ..messages import AUTH_MUNGE
+from ..origin import LOOPBACK
 from ..wire import packstr, u32
 from .credentials import Credentials
 
@@ -53,7 +54,6 @@ MAXIMUM_TTL = 3600  # MUNGE_MAXIMUM_TTL: munged caps a credential's ttl at --max
 MAXIMUM_PAYLOAD = 1 << 20  # MUNGE_MAXIMUM_PAYLOAD_LEN
 KEY_MIN_BYTES = 32  # MUNGE_KEY_LEN_MIN_BYTES: munged refuses shorter keys
 KEY_MAX_BYTES = 1 << 20  # munged sets no maximum (mungekey writes at most 1024): a bound only
-LOOPBACK = b"\x7f\x00\x00\x01"
 
 _VERSION = 3  # MUNGE_CRED_VERSION
 _PREFIX, _SUFFIX = b"MUNGE:", b":"
@@ -180,16 +180,6 @@ def _check_pair(cipher: int, digest: str) -> None:
                               % (digest, CIPHER_NAMES[cipher]))
 
 
-def origin_address(name: Optional[str] = None) -> bytes:
-    """The IPv4 address munged would record for this host (it resolves the host name),
-    or the loopback address when the name does not resolve to IPv4."""
-    from .. import sockets
-    try:
-        return sockets.inet_aton(sockets.gethostbyname(name or sockets.gethostname()))
-    except OSError:
-        return LOOPBACK
-
-
 def _u32(value: int, what: str) -> int:
     if not 0 <= value <= 0xFFFFFFFF:
         raise RequestError("a MUNGE credential's %s must fit in 32 bits, not %d" % (what, value))
@@ -205,7 +195,7 @@ def encode(key: bytes, payload: bytes, uid: int, gid: int, ttl: int = DEFAULT_TT
     Defaults: no encryption (the inner part is then readable by anyone who sees the
     credential, which for Slurm holds ids and a body hash), HMAC-SHA-256, no compression,
     a fresh random salt. ttl 0 means munged's default and is capped at its maximum, as
-    munged does. addr is the origin munged would record (see origin_address; Slurm reads the
+    munged does. addr is the origin munged would record (see origin.host_address; Slurm reads the
     sender's host from it). cipher/mac/zip take munge's numbers, for tests and interoperability.
     """
     if len(payload) > MAXIMUM_PAYLOAD:

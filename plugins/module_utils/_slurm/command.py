@@ -196,12 +196,13 @@ def warn(message: str) -> None:
 
 
 def report(args: "Arguments", result: "FetchResult") -> None:
+    from .versions import number_of
     from .writer import wanted_mode
     for warning in result.warnings:
         sys.stderr.write("straw: warning: %s\n" % warning)
     present = [f for f in result.files if f.exists]
     say(args, 1, "%s speaks Slurm %s (protocol %d) and sent %d files, %d reported absent"
-        % (result.controller, result.release, result.protocol_version >> 8, len(present),
+        % (result.controller, result.release, number_of(result.protocol_version), len(present),
            len(result.files) - len(present)))
     for file in result.files:
         say(args, 2, "  %s: %s" % (file.name, "%d bytes, mode %04o" % (

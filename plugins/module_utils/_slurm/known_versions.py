@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 from .transport import Address
-from .versions import implemented
+from .versions import implemented, number_of, word_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def load(path: str) -> "Dict[Address, int]":
         words = line.split(" ")
         if len(words) != 3 or not words[1].isdigit() or not words[2].isdigit():
             continue
-        port, version = int(words[1]), int(words[2]) << 8
+        port, version = int(words[1]), word_of(int(words[2]))
         if 0 < port < 65536 and implemented(version) and words[0] and "\x00" not in words[0]:
             found[Address(words[0], port)] = version
     return found
@@ -72,7 +72,7 @@ def load(path: str) -> "Dict[Address, int]":
 def save(path: str, versions: "Dict[Address, int]") -> bool:
     """Writes the mapping atomically, mode 0644; False (and nothing changed) on any error."""
     text = _MAGIC + "\n" + "".join(
-        "%s %d %d\n" % (address.host, address.port, version >> 8)
+        "%s %d %d\n" % (address.host, address.port, number_of(version))
         for address, version in sorted(versions.items())[:_MAX_ENTRIES]
         if address.host.isascii() and " " not in address.host and "\n" not in address.host)
     directory = os.path.dirname(path) or "."

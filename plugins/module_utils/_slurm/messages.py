@@ -10,7 +10,7 @@ from __future__ import annotations
 from .errors import ReplyError
 from .header import FLAG_NO_AUTH_CRED, Header, decode_header, encode_header
 from .names import check_names
-from .versions import PROTO_20_11, PROTO_23_11, PROTO_25_05
+from .versions import PROTO_20_11, PROTO_23_11, PROTO_25_05, number_of
 from .wire import NO_VAL, Buffer, Reader, u16, u32
 
 TYPE_CHECKING = False
@@ -197,7 +197,7 @@ def decode_push(frame: Buffer) -> Push:
                             _FOR_SLURMD if header.msg_type in _SLURMD_TYPES else ""))
     if header.version < PROTO_23_11:
         raise ReplyError("a push in protocol %d: pushes exist from Slurm 23.11 (protocol 40)"
-                         % (header.version >> 8))
+                         % number_of(header.version))
     if header.flags & FLAG_NO_AUTH_CRED:
         raise ReplyError("a push without credential")
     plugin = reader.u32("auth plugin id")

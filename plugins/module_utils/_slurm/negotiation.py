@@ -19,7 +19,8 @@ from __future__ import annotations
 from .attempt import attempt, controller_error, decoded, frame, rejected
 from .errors import ClosedError, HttpReplyError, ReplyError
 from .messages import ConfigReply, RcReply
-from .versions import HTTP_ERA, PROTO_23_11, best_within_window, described, probe_order, release_of
+from .versions import (HTTP_ERA, PROTO_23_11, best_within_window, described, probe_order,
+                       release_of, shifted)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -56,7 +57,7 @@ def known_best(decoded_replies: "Dict[int, object]", versions: "List[int]") -> b
     if accepted:
         top = max(accepted)
         run = 1
-        while top - (run << 8) in accepted:
+        while shifted(top, -run) in accepted:
             run += 1
         if run >= 4 or (run >= 3 and top <= PROTO_23_11):
             return True

@@ -14,7 +14,7 @@ from __future__ import annotations
 from .errors import HttpReplyError, NotSlurmError
 from .messages import RESPONSE_CONFIG, RESPONSE_SLURM_RC, RESPONSE_SLURM_RC_MSG
 from .header import header_size, type_offset
-from .versions import NEWEST, PROTO_20_02
+from .versions import NEWEST, PROTO_20_02, shifted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
@@ -26,7 +26,7 @@ WRONG_PORT = "check the host and port; slurmctld listens on SlurmctldPort, 6817 
 _REPLY_TYPES = (RESPONSE_CONFIG, RESPONSE_SLURM_RC, RESPONSE_SLURM_RC_MSG)
 # Replies come in the version we asked for, or in the controller's own (a rejection, a TLS
 # demand): allow a few releases newer than we know, not more.
-_NEWEST_PLAUSIBLE = NEWEST + (4 << 8)
+_NEWEST_PLAUSIBLE = shifted(NEWEST, 4)
 _TLS_CONTENT_TYPES = (20, 21, 22, 23)  # change_cipher_spec, alert, handshake, application_data
 _PRINTABLE = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 

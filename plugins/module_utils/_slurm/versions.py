@@ -60,6 +60,16 @@ def number_of(version: int) -> int:
     return version >> 8
 
 
+def word_of(number: int) -> int:
+    """The version word of protocol number N."""
+    return number << 8
+
+
+def shifted(version: int, releases: int) -> int:
+    """The version releases newer (or, negative, older) than version."""
+    return version + (releases << 8)
+
+
 def described(version: int) -> str:
     """"Slurm 22.05 (protocol 38)", for messages."""
     return "Slurm %s (protocol %d)" % (release_of(version), number_of(version))
@@ -95,6 +105,6 @@ def probe_order(start: Optional[int] = None) -> List[int]:
 def best_within_window(native: int) -> Optional[int]:
     """The highest version we speak that a controller of native version accepts."""
     for version in probe_order(native):
-        if version >= native - (3 << 8):
+        if version >= shifted(native, -3):
             return version
     return None

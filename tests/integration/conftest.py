@@ -56,6 +56,17 @@ def watchers(closing):
     return lambda *args, **kwargs: closing(Watcher(*args, **kwargs), Watcher.stop)
 
 
+@pytest.fixture(scope="module")
+def munge_user():
+    """The munge key's owner, as on a host with munge installed."""
+    import pwd
+    try:
+        pwd.getpwnam("munge")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "munge"], check=True)
+    return pwd.getpwnam("munge")
+
+
 @pytest.fixture(scope="session")
 def collection_path(tmp_path_factory):
     """An ANSIBLE_COLLECTIONS_PATH in which straw.slurm is this checkout."""

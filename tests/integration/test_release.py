@@ -6,7 +6,6 @@ import glob
 import hashlib
 import json
 import os
-import pwd
 import subprocess
 import sys
 import tarfile
@@ -83,15 +82,6 @@ def test_tarball_is_sorted_timeless_and_consistent(built):
     with open(built[0], "rb") as handle:
         header = handle.read(10)
     assert header[4:8] == members[0].mtime.to_bytes(4, "little")  # gzip's time: the commit's
-
-
-@pytest.fixture(scope="module")
-def munge_user():
-    """The munge key's owner, as on a host with munge installed."""
-    try:
-        pwd.getpwnam("munge")
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "munge"], check=True)
 
 
 def test_role_from_the_installed_tarball(built, controllers, run_playbook, tmp_path, munge_user):

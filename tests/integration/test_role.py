@@ -4,7 +4,6 @@ build over a chroot connection, munge keys, and secrets kept out of the output."
 import base64
 import json
 import os
-import pwd
 import subprocess
 
 import pytest
@@ -15,15 +14,6 @@ from roles_support import community_general, copy_image, mode, play, processes_r
 
 def rpcs(controller):
     return controller.log().count("Processing RPC: REQUEST_CONFIG")
-
-
-@pytest.fixture(scope="module")
-def munge_user():
-    try:
-        pwd.getpwnam("munge")
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "munge"], check=True)
-    return pwd.getpwnam("munge")
 
 
 def base_vars(controller, conf_dir, auth="jwt", **extra):

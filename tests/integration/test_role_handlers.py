@@ -4,10 +4,7 @@ check mode with a diff that never holds the key."""
 import base64
 import json
 import os
-import pwd
-import subprocess
 
-import pytest
 
 from roles_support import mode, recap
 
@@ -44,15 +41,6 @@ MARKER_PLAY = """
         dest: %(seen)s
         mode: "0600"
 """
-
-
-@pytest.fixture(scope="module")
-def munge_user():
-    try:
-        pwd.getpwnam("munge")
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "munge"], check=True)
-    return pwd.getpwnam("munge")
 
 
 def role_vars(controller, tmp_path, key):

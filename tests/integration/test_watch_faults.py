@@ -25,6 +25,17 @@ def own(module_closing):
     return lambda port: module_closing(up(RELEASE, name="fault%d" % port, port=port), down)
 
 
+def a_push_lands(c, w, conf, reader):
+    """A new version served and `scontrol reconfigure`: its push lands within 3 s, and the
+    watcher says so once (after the write)."""
+    time.sleep(1.1)  # a push in the second of the last fetch would be checked by a fetch
+    before = pushed(w)
+    latest = serve(c, reader.versions)
+    reconfigure(c)
+    assert lands(conf, latest, 3), "\n".join(w.lines())
+    assert wait_for(lambda: pushed(w) == before + 1, 2), "\n".join(w.lines())
+
+
 def serve(c, versions, name="slurm.conf"):
     """A new version of the controller's file (a line more), made known to versions before
     the controller can serve it; returns its bytes."""
@@ -86,12 +97,7 @@ def test_a_controller_killed_and_restarted(own, watchers, tmp_path):
     # Pushes may land at once (the controller restored its registrations from its state);
     # the next poll, which registers again, is the safety net.
     assert lands(conf, new, 5 * 1.1 + 5), "\n".join(w.lines())
-    time.sleep(1.1)
-    before = pushed(w)
-    latest = serve(c, reader.versions)
-    reconfigure(c)
-    assert lands(conf, latest, 3), "\n".join(w.lines())
-    assert wait_for(lambda: pushed(w) == before + 1, 2), "\n".join(w.lines())  # logged after the write
+    a_push_lands(c, w, conf, reader)
     assert w.proc.poll() is None
     reader.finish()
 
@@ -150,12 +156,7 @@ def test_a_push_lost_while_the_watcher_is_stopped(own, watchers, tmp_path):
         "the watcher did not register again:\n" + "\n".join(w.lines())
     assert time.monotonic() - resumed < interval * 1.1 + 3
     assert lands(conf, new, 5), "\n".join(w.lines())
-    time.sleep(1.1)
-    before = pushed(w)
-    latest = serve(c, reader.versions)
-    reconfigure(c)
-    assert lands(conf, latest, 3), "\n".join(w.lines())
-    assert wait_for(lambda: pushed(w) == before + 1, 2), "\n".join(w.lines())  # logged after the write
+    a_push_lands(c, w, conf, reader)
     reader.finish()
 
 
@@ -182,12 +183,7 @@ def test_a_takeover_by_the_backup_controller(pair, watchers, tmp_path):
     assert "Running as primary controller" in c.host_log("ctlB")
     assert wait_for(lambda: c.host_log("ctlB").count("sackd_mgr_add_node") > registered,
                     interval * 1.1 + 10), "no fetch reached ctlB:\n" + "\n".join(w.lines())
-    time.sleep(1.1)
-    before = pushed(w)
-    new = serve(c, reader.versions)
-    reconfigure(c)  # scontrol, too, finds ctlA gone and asks ctlB
-    assert lands(conf, new, 3), "\n".join(w.lines())
-    assert wait_for(lambda: pushed(w) == before + 1, 2), "\n".join(w.lines())  # logged after the write
+    a_push_lands(c, w, conf, reader)  # scontrol, too, finds ctlA gone and asks ctlB
     assert "cannot fetch" not in "\n".join(w.lines())
     reader.finish()
 
@@ -240,10 +236,5 @@ def test_a_full_file_system_during_a_push(own, small_fs, watchers, tmp_path):
     os.unlink(str(conf / FILLER))
     # The next poll writes what the failed push could not.
     assert lands(conf, new, interval * 1.1 + 3), "\n".join(w.lines())
-    time.sleep(1.1)
-    before = pushed(w)
-    latest = serve(c, reader.versions)
-    reconfigure(c)
-    assert lands(conf, latest, 3), "\n".join(w.lines())
-    assert wait_for(lambda: pushed(w) == before + 1, 2), "\n".join(w.lines())  # logged after the write
+    a_push_lands(c, w, conf, reader)
     reader.finish()

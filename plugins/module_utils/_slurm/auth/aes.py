@@ -7,7 +7,9 @@
 Python's standard library has no AES, and munged encrypts the credentials it makes (a
 controller's pushes) with AES-128-CBC by default, so reading them from the key alone needs
 this. Credentials are a few blocks long: a table-driven cipher on 32-bit words is plenty
-fast (tens of microseconds a block) and the tables are built once, at import.
+fast (tens of microseconds a block) and the tables are built once, at import, as 32-bit
+words in memoryviews (8 KiB) rather than lists of int objects: a watcher keeps them for
+days (and the array module would import collections).
 """
 
 from __future__ import annotations
@@ -16,13 +18,21 @@ from ..errors import ReplyError, RequestError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: the hints are for mypy
-    from typing import List, Tuple
+    from typing import List, Sequence, Tuple
 
 BLOCK_SIZE = 16
 KEY_SIZES = (16, 24, 32)
 
 
-def _tables() -> Tuple[List[int], List[int], List[List[int]], List[List[int]]]:
+def _words(values: "List[int]") -> memoryview:
+    """values as native 32-bit words."""
+    table = memoryview(bytearray(4 * len(values))).cast("I")
+    for index, value in enumerate(values):
+        table[index] = value
+    return table
+
+
+def _tables() -> Tuple[bytes, bytes, List[memoryview], List[memoryview]]:
     """S-box, inverse S-box and the round tables, from GF(2^8) arithmetic (not pasted)."""
     exp = [0] * 512
     log = [0] * 256
@@ -46,17 +56,17 @@ def _tables() -> Tuple[List[int], List[int], List[List[int]], List[List[int]]]:
         sbox[x] = s
         inv_sbox[s] = x
 
-    def rotations(first: List[int]) -> List[List[int]]:
+    def rotations(first: List[int]) -> List[memoryview]:
         tables = [first]
         for _unused in range(3):
             tables.append([((w >> 8) | (w << 24)) & 0xFFFFFFFF for w in tables[-1]])
-        return tables
+        return [_words(table) for table in tables]
 
     # One column of MixColumns (2,1,1,3) and InvMixColumns (14,9,13,11) applied to a byte.
     enc = [(mul(s, 2) << 24) | (s << 16) | (s << 8) | mul(s, 3) for s in sbox]
     dec = [(mul(s, 14) << 24) | (mul(s, 9) << 16) | (mul(s, 13) << 8) | mul(s, 11)
            for s in inv_sbox]
-    return sbox, inv_sbox, rotations(enc), rotations(dec)
+    return bytes(sbox), bytes(inv_sbox), rotations(enc), rotations(dec)
 
 
 _SBOX, _INV_SBOX, _TE, _TD = _tables()
@@ -114,7 +124,7 @@ class AES:
         return _crypt(block, self._dec, _TD, _INV_SBOX, (3, 2, 1))
 
 
-def _crypt(block: bytes, keys: List[List[int]], tables: List[List[int]], box: List[int],
+def _crypt(block: bytes, keys: List[List[int]], tables: "Sequence[Sequence[int]]", box: bytes,
            order: Tuple[int, int, int]) -> bytes:
     """One block through either direction: they differ only in tables and in whether
     ShiftRows takes the next columns (1, 2, 3) or the previous ones (3, 2, 1)."""

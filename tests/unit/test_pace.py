@@ -4,14 +4,14 @@ from _slurm.pace import Backoff, Spread, uniform
 
 
 def test_uniform_stays_within_its_window_and_spreads():
-    draws = [uniform(2.0, 3.0) for _ in range(2000)]
+    draws = [uniform(2.0, 3.0) for _unused in range(2000)]
     assert all(2.0 <= d < 3.0 for d in draws)
     assert min(draws) < 2.1 and max(draws) > 2.9
 
 
 def test_backoff_doubles_with_jitter_up_to_its_most():
     backoff = Backoff(1.0, 8.0)
-    waits = [backoff.next() for _ in range(6)]
+    waits = [backoff.next() for _unused in range(6)]
     for wait, window in zip(waits, (1, 2, 4, 8, 8, 8)):
         assert window / 2 <= wait <= window
     backoff.reset()
@@ -19,7 +19,7 @@ def test_backoff_doubles_with_jitter_up_to_its_most():
 
 
 def test_hosts_that_failed_together_do_not_retry_together():
-    first = [Backoff(5.0, 300.0).next() for _ in range(200)]
+    first = [Backoff(5.0, 300.0).next() for _unused in range(200)]
     assert max(first) - min(first) > 2.0  # 200 hosts: spread over most of 2.5-5 s
 
 
@@ -36,7 +36,7 @@ def test_spread_widens_under_strain_and_narrows_back():
     assert spread.width == 60.0  # capped
     spread.observed(0.02, failed=False)
     assert spread.width == 30.0
-    assert all(0.0 <= spread.draw() <= 30.0 for _ in range(100))
+    assert all(0.0 <= spread.draw() <= 30.0 for _unused in range(100))
 
 
 def test_a_spread_of_zero_still_widens_when_the_controller_struggles():

@@ -22,7 +22,7 @@ def sack(tmp_path):
     answer = {}
 
     def serve():
-        conn, _ = server.accept()
+        conn, _address = server.accept()
         with conn:
             conn.recv(65536)
             conn.sendall(answer["bytes"])

@@ -138,7 +138,7 @@ class Network:
         try:
             try:
                 if tls is not None:
-                    sock = self._handshake(sock, address, deadline)
+                    sock = self._handshake(sock, tls, address, deadline)
                 sock.settimeout(deadline.left())
                 sock.sendall(frame)
                 judge = Judge(address, sock, self.max_frame, deadline)
@@ -200,11 +200,9 @@ class Network:
         finally:
             sock.close()
 
-    def _handshake(self, sock: sockets.socket, address: Address,
+    def _handshake(self, sock: sockets.socket, context: "ssl.SSLContext", address: Address,
                    deadline: Deadline) -> sockets.socket:
         """The TLS handshake; a failure names its cause (no TLS there, the wrong CA file)."""
-        context = self.tls
-        assert context is not None
         sock.settimeout(deadline.left())
         try:
             return context.wrap_socket(sock, server_hostname=address.host)

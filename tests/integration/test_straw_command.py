@@ -15,7 +15,7 @@ import pytest
 
 from fixtures import startup
 from _slurm.auth.jwt import mint_token
-from lab import ROOT, up
+from lab import ROOT, down, up
 
 STRAW = os.path.join(ROOT, "bin", "straw")
 PY38 = os.path.expanduser("~/.pyenv/versions/3.8.18/bin/python")
@@ -434,3 +434,31 @@ def test_without_the_library_one_line(tmp_path):
                           env=environment(DUMMY), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert "cannot find the straw.slurm library" in one_error_line(proc)
+
+
+def test_retry_for_rides_out_a_controller_that_is_not_up_yet(controllers, tmp_path):
+    """Started before its controller (a fleet booting after a power cut): --retry-for keeps
+    trying, waiting longer each time at random, and the files come once it answers; without
+    it the run fails at once, naming the cause."""
+    port = 17470
+    munge = ["--auth", "munge", "--munge-socket", controllers["26.05"].munge_socket]  # the chroot's munged
+    refused = straw("127.0.0.1:%d" % port, "-o", tmp_path / "once", "--timeout", 2, *munge)
+    assert "Connection refused" in one_error_line(refused)
+    late = subprocess.Popen([sys.executable, STRAW, "127.0.0.1:%d" % port, "-o", str(tmp_path / "conf"),
+                             "--request", "client", "--timeout", "2", "--retry-for", "60"] + munge,
+                            env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    try:
+        time.sleep(3)
+        assert late.poll() is None, late.communicate()
+        c = up("26.05", name="late", port=port)
+        try:
+            _out, err = late.communicate(timeout=60)
+        finally:
+            down(c)
+    finally:
+        if late.poll() is None:
+            late.kill()
+            late.wait()
+    assert late.returncode == 0, err
+    assert (tmp_path / "conf" / "slurm.conf").exists()

@@ -9,7 +9,7 @@ from _slurm import client
 from _slurm.auth.jwt_credentials import JwtCredentials
 from _slurm.errors import ClosedError, FetchError, NetworkError, NotSlurmError, RequestError
 from _slurm.transport import Address
-from test_negotiation import Controller
+from fixtures.simulated import Controller
 
 
 class Flaky:

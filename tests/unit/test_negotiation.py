@@ -4,42 +4,11 @@ import pytest
 
 from _slurm import client
 from _slurm.auth.jwt_credentials import JwtCredentials
-from _slurm.errors import ClosedError, FetchError, HttpReplyError, ReplyError
+from _slurm.errors import ClosedError, FetchError, ReplyError
 from _slurm.header import encode_header
 from _slurm.messages import decode_body
-from _slurm.wire import Reader, packstr, u32
-
-
-def rc_reply(version, rc):
-    return encode_header(version, 8001, 4, 0x40) + u32(rc)
-
-
-def config_reply(version):
-    entry = (b"\x01\x00" if version >= 40 << 8 else b"\x01") + packstr("slurm.conf") + packstr("X=1\n")
-    body = u32(1) + entry + packstr("/spool")
-    if version <= 36 << 8:
-        body = packstr("X=1\n") + u32(0) * 10 + packstr("/spool")
-    auth = b"" if version >= 39 << 8 else u32(102) + u32(0) + u32(0)
-    return encode_header(version, 2016, len(body), 0x40 if not auth else 0) + auth + body
-
-
-class Controller:
-    """A controller that accepts window and rejects other versions the way its release does."""
-
-    def __init__(self, native, window, reject):
-        self.native, self.window, self.reject = native << 8, [v << 8 for v in window], reject
-        self.seen = []
-
-    def __call__(self, address, frame, timeout):
-        version = int.from_bytes(frame[4:6], "big")
-        self.seen.append(version >> 8)
-        if version in self.window:
-            return config_reply(version)
-        if self.reject == "close":
-            raise ClosedError("closed")
-        if self.reject == "rc1007":
-            return rc_reply(self.native, 1007)
-        raise HttpReplyError("HTTP/1.1 405 NOT ALLOWED")
+from _slurm.wire import Reader, u32
+from fixtures.simulated import Controller, rc_reply
 
 
 CASES = {

@@ -1,0 +1,245 @@
+"""A fleet on one machine: N hosts registered with one lab controller, each its own host as
+the controller sees it. Host i has its own loopback address (127.0.1.i, 127.0.2.i, ...;
+Linux routes all of 127/8 to lo with no set-up), its own host name (a UTS namespace) and
+its own port.
+
+* Watchers (`straw --watch --listen-address ADDR`) connect from ADDR and name it as their
+  MUNGE origin, so the controller, which keys a registration by the peer's address when the
+  origin is a loopback one and pushes to that peer, tells them apart and pushes to each.
+* sackd (26.05+, which takes --port) all connect from 127.0.0.1, so each gets a munged of
+  its own whose credentials name a TEST-NET origin (192.0.2.i, 198.51.100.i): the controller
+  keys them by that, and pushes to 127.0.0.1 on each one's port.
+
+Used by tests/integration/test_fleet_smoke.py and benchmarks/straw_bench/fleet.py.
+"""
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+import lab
+from daemons import Daemon, wait_for
+from watching import STRAW, change, content
+
+TESTNETS = ("192.0.2", "198.51.100", "203.0.113")
+
+
+def address(i):
+    """Host i's own loopback address (i from 1)."""
+    return "127.0.%d.%d" % (1 + (i - 1) // 250, 1 + (i - 1) % 250)
+
+
+def in_uts(name, argv):
+    """argv run under the host name name, in a UTS namespace of its own."""
+    return ["unshare", "--uts", "sh", "-c", 'hostname "$1" && shift && exec "$@"', "sh", name] + \
+        [str(a) for a in argv]
+
+
+class WatcherFleet:
+    """N `straw --watch` hosts; extra adds to each one's arguments, env to the environment
+    (SLURM_JWT, say). ports(i) is where host i listens (None: SlurmdPort, as 24.11 needs)."""
+
+    def __init__(self, c, n, work, extra=(), env=None, port_base=None, name="fleet"):
+        self.c, self.work, self.daemons = c, str(work), []
+        environment = {k: v for k, v in os.environ.items() if k != "SLURM_JWT"}
+        environment.update(env or {})
+        for i in range(1, n + 1):
+            directory = os.path.join(self.work, "%s%d" % (name, i))
+            argv = [sys.executable, STRAW, c.server, "--request", "client", "--interval", "600",
+                    "--listen-address", address(i), "-o", directory, "--watch"] + list(extra)
+            if port_base:
+                argv += ["--listen-port", port_base + i]
+            self.daemons.append(Daemon(in_uts("%s%d" % (name, i), argv), directory + ".log",
+                                       environment, "%s%d" % (name, i)))
+
+    def watched(self):
+        return [os.path.join(self.work, os.path.basename(d.log_path)[:-4], "nodes.conf")
+                for d in self.daemons]
+
+    def registered(self, timeout):
+        """How many said they registered within timeout seconds."""
+        wait_for(lambda: all("registered with" in d.text() or d.proc.poll() is not None
+                             for d in self.daemons), timeout, step=0.2)
+        return sum("registered with" in d.text() for d in self.daemons)
+
+    def memory(self):
+        return sum_memory([d.pid for d in self.daemons])
+
+    def stop(self):
+        for d in self.daemons:
+            d.proc.send_signal(signal.SIGTERM)
+        for d in self.daemons:
+            d.stop()
+
+
+class SackdFleet:
+    """N sackd hosts in one sackd chroot (tests/integration/sackd.py builds it), each in its
+    own UTS and mount namespaces with its own munged and runtime directory, --port
+    port_base + i. Needs 25.05+ (--port)."""
+
+    def __init__(self, root, c, n, port_base):
+        self.root, self.c, self.n, self.mounted, self.daemons = root, c, n, [], []
+        for target, how in (("proc", ["-t", "proc", "proc"]), ("dev", ["--bind", "/dev"])):
+            path = os.path.join(root, target)
+            if subprocess.run(["mountpoint", "-q", path], check=False).returncode:
+                subprocess.run(["mount"] + how + [path], check=True)
+            self.mounted.append(path)
+        self._kill_leftovers()
+        shutil.rmtree(os.path.join(root, "run", "fleet"), ignore_errors=True)
+        key = os.path.join(root, "etc", "munge", "munge.key")
+        shutil.copyfile(c.munge_key, key)
+        self._in(["chown", "munge:", "/etc/munge/munge.key"])
+        os.chmod(key, 0o400)
+        for i in range(1, n + 1):
+            here = "/run/fleet/%d" % i
+            self._in(["install", "-d", "-o", "munge", "-g", "munge", here + "/munge"])
+            self._in(["install", "-d", "-o", "slurm", "-g", "slurm", here + "/slurm"])
+            self._in(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "--num-threads=1",
+                      "--socket=%s/munge/munge.socket.2" % here, "--pid-file=%s/munge/pid" % here,
+                      "--seed-file=%s/munge/seed" % here, "--log-file=%s/munge/log" % here,
+                      "--origin=%s.%d" % (TESTNETS[(i - 1) // 250], 1 + (i - 1) % 250)])
+        for i in range(1, n + 1):
+            here = os.path.join(root, "run", "fleet", str(i))
+            script = ('mount --bind "$1/slurm" "$3/run/slurm" && mount --bind "$1/munge" '
+                      '"$3/run/munge" && exec chroot --userspec=slurm:slurm "$3" env '
+                      'RUNTIME_DIRECTORY=/run/slurm /usr/sbin/sackd -D --conf-server "$2" '
+                      '--port "$4"')
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                    here, c.server, root, str(port_base + i)]
+            self.daemons.append(Daemon(in_uts("sackd%d" % i, argv), here + "/sackd.log",
+                                       label="sackd%d" % i))
+
+    def watched(self):
+        return [os.path.join(self.root, "run", "fleet", str(i), "slurm", "conf", "nodes.conf")
+                for i in range(1, self.n + 1)]
+
+    def registered(self, timeout):
+        wait_for(lambda: all(os.path.exists(p) for p in self.watched()), timeout, step=0.2)
+        return sum(os.path.exists(p) for p in self.watched())
+
+    def memory(self):
+        return sum_memory([pid for pid, _name in self._processes()])
+
+    def _in(self, argv):
+        subprocess.run(["chroot", self.root] + argv, check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _processes(self):
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.readlink("/proc/%s/root" % entry) == self.root:
+                        found.append((int(entry), entry))
+                except OSError:
+                    pass
+        return found
+
+    def _kill_leftovers(self):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid, _name in self._processes():
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            if not wait_for(lambda: not self._processes(), 5, step=0.1):
+                continue
+            break
+
+    def stop(self):
+        for d in self.daemons:
+            d.stop()
+        self._kill_leftovers()
+        for path in reversed(self.mounted):
+            subprocess.run(["umount", path], check=False)
+
+
+def sum_memory(pids):
+    """(RSS, PSS) in bytes over pids, from smaps_rollup."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as handle:
+                for line in handle:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return rss, pss
+
+
+def controller_cpu(c):
+    """The controller's CPU seconds so far (its own and its reaped children's)."""
+    with open(os.path.join(c.conf_dir, "slurmctld.pid")) as handle:
+        pid = int(handle.read())
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rpartition(")")[2].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def log_size(c):
+    return os.path.getsize(os.path.join(c.conf_dir, "log", "slurmctld.log"))
+
+
+def log_since(c, offset):
+    with open(os.path.join(c.conf_dir, "log", "slurmctld.log"), "rb") as handle:
+        handle.seek(offset)
+        return handle.read().decode("utf-8", "replace")
+
+
+def registrations(c, since):
+    """The distinct keys the controller registered hosts under since a log offset."""
+    return set(re.findall(r"sackd_mgr_add_node: (?:adding|updating existing) record for (\S+)",
+                          log_since(c, since)))
+
+
+def push_round(c, watched, timeout=30.0):
+    """One change and `scontrol reconfigure`: the seconds from scontrol's return until each
+    path in watched holds the new bytes (None for one that never did), the controller's CPU
+    seconds and the REQUEST_CONFIG RPCs it served meanwhile."""
+    wanted = change(c)
+    offset, cpu = log_size(c), controller_cpu(c)
+    scontrol = subprocess.Popen(["chroot", c.root, "env", "SLURM_CONF=/srv/%s/slurm.conf" % c.name,
+                                 "scontrol", "reconfigure"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    landed, returned = {}, None
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and (returned is None or len(landed) < len(watched)):
+        now = time.monotonic()
+        if returned is None and scontrol.poll() is not None:
+            returned = now
+        for path in watched:
+            if path not in landed and content(path) == wanted:
+                landed[path] = now
+        time.sleep(0.002)
+    if returned is None:
+        scontrol.wait(120)
+        returned = time.monotonic()
+    time.sleep(0.5)
+    text = log_since(c, offset)
+    return dict(times=[max(0.0, landed[p] - returned) if p in landed else None for p in watched],
+                cpu=controller_cpu(c) - cpu, rpcs=text.count("Processing RPC: REQUEST_CONFIG"),
+                text=text)
+
+
+def summary(times):
+    """(first, median, last, lost) of a round's landing times."""
+    got = sorted(t for t in times if t is not None)
+    if not got:
+        return None, None, None, len(times)
+    return got[0], statistics.median(got), got[-1], len(times) - len(got)
+
+
+def fresh_controller(release, name, port):
+    """A lab controller with no registration remembered from an earlier run (they live in
+    its StateSaveLocation, /srv/NAME/state)."""
+    c = lab.up(release, name=name, port=port)
+    lab.down(c)
+    shutil.rmtree(os.path.join(c.conf_dir, "state"), ignore_errors=True)
+    return lab.up(release, name=name, port=port)

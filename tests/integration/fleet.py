@@ -45,6 +45,7 @@ class WatcherFleet:
 
     def __init__(self, c, n, work, extra=(), env=None, port_base=None, name="fleet"):
         self.c, self.work, self.daemons = c, str(work), []
+        os.makedirs(self.work, exist_ok=True)
         environment = {k: v for k, v in os.environ.items() if k != "SLURM_JWT"}
         environment.update(env or {})
         for i in range(1, n + 1):

@@ -250,7 +250,11 @@ def test_the_kubernetes_init_container_fetches_with_a_mounted_munge_key(env, ima
         if init["securityContext"].get("readOnlyRootFilesystem"):
             changed = c.run("find", "/", "-xdev", "-newer", "/.marker").stdout.decode().split()
             runtime = {"/run", "/run/.containerenv", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
-            assert [p for p in changed if p not in runtime and not p.startswith(output + "/")] == [output]
+            # Besides the output, only straw.slurm's cache (the version the controller took),
+            # which a read-only root leaves unwritten, and the fetch succeeds all the same.
+            cache = ("/var/cache", "/var/cache/straw-slurm", "/var/cache/straw-slurm/versions")
+            assert [p for p in changed if p not in runtime and p not in cache
+                    and not p.startswith(output + "/")] == [output]
         # The key as a pod with fsGroup would get it: group-readable, refused.
         os.chmod(os.path.join(root, "..2026_01_01_00_00_00.1", "munge.key"), 0o440)
         proc = c.run(*(init["command"] + init["args"]), environ={"SLURM_CONF_SERVER": controller.server})

@@ -32,7 +32,9 @@ def test_tarball_holds_the_collection_and_nothing_of_the_lab(tarball):
         assert wanted in names or any(n.endswith(wanted) for n in names), wanted
     for name in names:
         assert not name.startswith(("tests/lab", ".git", ".ci", "benchmarks")), name
-        assert "__pycache__" not in name and "_cache" not in name, name
+        # No bytecode and no tool's cache (.mypy_cache, .pytest_cache, .ruff_cache).
+        assert not any(part == "__pycache__" or (part.startswith(".") and part.endswith("_cache"))
+                       for part in name.split("/")), name
         assert ".hypothesis" not in name, name
 
 

@@ -235,7 +235,14 @@ def test_auth_slurm_with_a_jwks_key_chosen_by_kid(slurm_auth, tmp_path):
 
 
 def test_auth_slurm_through_the_sack_socket(slurm_auth):
+    # Every slurmctld of a chroot binds /run/slurmctld/sack.socket, and the one that stops
+    # takes it away: this one is started again when another controller of the chroot (a test
+    # module's own) stopped after it.
     sack = os.path.join(slurm_auth.root, "run", "slurmctld", "sack.socket")
+    if not os.path.exists(sack):
+        from lab import down, up
+        down(slurm_auth)
+        up(slurm_auth.release, name="slurmauth", port=slurm_auth.port, mode="slurm")
     credentials = credentials_for("slurm", sack_socket=sack)
     result = fetch([slurm_auth.server], credentials, request="client", timeout=5)
     assert any(f.name == "slurm.conf" and f.exists for f in result.files)

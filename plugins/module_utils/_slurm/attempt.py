@@ -76,7 +76,9 @@ def attempt(address: "Address", version: int, request: Request, send: "Exchange"
         reply = decoded(send(address, frame(version, request), request.timeout), version,
                         request.flags)
     except (ClosedError, HttpReplyError) as error:
-        return error
+        # Kept as an outcome, not raised: without its traceback, which holds the exchange's
+        # frames and their buffers (64 KiB) until the cycle collector runs.
+        return error.with_traceback(None)
     if isinstance(reply, ReplyError):
         raise reply
     return reply

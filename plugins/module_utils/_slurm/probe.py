@@ -135,7 +135,7 @@ def exchange_all(network: "Network", address: "Address", frames: "Dict[int, byte
                     if name in ("SSLWantReadError", "SSLWantWriteError"):
                         poller.modify(fd, _IN if name == "SSLWantReadError" else _OUT)
                         continue
-                    outcomes[attempt.key] = _classify(exc)
+                    outcomes[attempt.key] = _classify(exc).with_traceback(None)
                 if reply is not None:
                     outcomes[attempt.key] = reply
                 elif attempt.key not in outcomes and not event & _BAD:

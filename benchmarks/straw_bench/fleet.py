@@ -1,0 +1,509 @@
+"""8. A fleet on one machine: hundreds of hosts (tests/integration/fleet.py: each its own
+loopback address, host name and port) against one lab controller. Push fan-out of
+watchers and of sackd after one `scontrol reconfigure`; a JWT-only fleet, whose every push
+is a hint answered by a fetch; boot storms, every host starting at one instant."""
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from typing import NamedTuple, Optional, Tuple
+
+import lab
+from _slurm.auth.jwt import mint_token
+from fleet import (SETTLE, Barrier, OneShotFleet, SackdFleet, WatcherFleet, fresh_controller,
+                   gaps, log_since, log_size, peak_rate, push_round, registrations,
+                   request_times, summary)
+from straw_bench.measuring import CACHE, MIB, ROOT
+from straw_bench.playbooks import ansible_env, ansible_tool
+from watching import SLURM_UID
+
+TITLE = "fleet"
+#: `benchmarks/run --smoke` leaves this section out (tests/run runs that smoke, and the fleet's
+#: own is tests/integration/test_fleet_smoke.py); `--smoke --only fleet` runs it small.
+IN_SMOKE = False
+HOST_PORTS = 18750     # host i listens on HOST_PORTS + i where the release pushes there
+STAGGER = 0.05         # seconds between two hosts' starts outside the storms
+
+
+def stagger(release):
+    """A watcher makes two connections as it starts (a fetch, a registration): ten hosts a
+    second stay under the rate that stalls 24.11 (see the notes), twenty on 26.05."""
+    return 0.1 if release == "24.11" else STAGGER
+STALL = 4.0            # a pause this long between two REQUEST_CONFIG while hosts wait
+BENCHMARKS = os.path.join(ROOT, "benchmarks")
+PLOT = os.path.join(BENCHMARKS, "fleet.png")
+SACKD_SOURCE = os.path.join(CACHE, "sackd-forky")
+# Controllers: name, port (SlurmdPort is port + 1).
+PUSH = (("watcher", "26.05", "fleetkw26", 18700), ("sackd", "26.05", "fleetks26", 18702),
+        ("watcher", "24.11", "fleetkw24", 18704))
+JWT = (("26.05", "fleetkj26", 18706), ("24.11", "fleetkj24", 18708))
+STORM = (("26.05", "fleetkb26", 18710), ("24.11", "fleetkb24", 18712))
+
+
+class Plan(NamedTuple):
+    sizes: Tuple[int, ...]                 # push fleets, watchers and sackd
+    rounds: int                            # reconfigures per push fleet
+    jwt_size: int                          # the JWT-only fleet
+    jwt_delays: Tuple[Optional[int], ...]  # --hint-delay (None: the default)
+    storm_size: int                        # watchers and one-shots at one instant
+    role_size: int                         # hosts of the role's play (forks as many)
+    smoke: bool
+
+
+FULL = Plan(sizes=(50, 100, 200), rounds=3, jwt_size=200, jwt_delays=(None, 30), storm_size=200,
+            role_size=50, smoke=False)
+SMOKE = Plan(sizes=(5,), rounds=1, jwt_size=5, jwt_delays=(None,), storm_size=5, role_size=5,
+             smoke=True)
+
+
+def munge_extra(c):
+    """A watcher's MUNGE from the controller's key, no munged: pushes verified."""
+    return ["--auth", "munge", "--munge-key", c.munge_key, "--slurm-user", SLURM_UID]
+
+
+def listen_base(release):
+    """26.05 pushes to the port a host registered; 24.11 to SlurmdPort always."""
+    return HOST_PORTS if release != "24.11" else None
+
+
+def sackd_root():
+    """A copy of the sackd chroot of the watching section for the fleet alone (the fleet
+    clears its run directory and stops whatever runs in it), or None when there is none."""
+    if not os.path.exists(os.path.join(SACKD_SOURCE, ".bench-ready")):
+        return None
+    root = os.path.join(CACHE, "fleet-sackd-forky")
+    if not os.path.exists(os.path.join(root, ".bench-ready")):
+        if lab.mounts_under(root):
+            return None
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run(["cp", "-a", SACKD_SOURCE, root + ".tmp"], check=True)
+        os.rename(root + ".tmp", root)
+    return root
+
+
+# ---------------------------------------------------------------- push fan-out
+
+
+def push_fleet(kind, c, n, rounds, make):
+    """Starts a fleet (make()), waits for its registrations, then rounds reconfigures."""
+    since, start = log_size(c), time.monotonic()
+    fleet = make()
+    try:
+        got = fleet.registered(60 + n * 0.3)
+        startup = time.monotonic() - start
+        time.sleep(SETTLE)
+        keys = len(registrations(c, since))
+        done = []
+        for _round in range(rounds):
+            result = push_round(c, fleet.watched())
+            first, median, last, lost = summary(result["times"])
+            triggered = [int(x) for x in re.findall(
+                r"triggered reconfig for (\d+) nodes", result["text"])]
+            done.append(dict(first=first, median=median, last=last, lost=lost, cpu=result["cpu"],
+                             rpcs=result["rpcs"], triggered=max(triggered or [0])))
+            time.sleep(SETTLE)
+        memory = {"all": fleet.memory()}
+        if kind == "sackd":
+            memory = {"sackd": fleet.memory("sackd"), "munged": fleet.memory("munged")}
+    finally:
+        fleet.stop()
+    return dict(kind=kind, release=c.release, n=n, registered=got, keys=keys, startup=startup,
+                rounds=done, memory=memory)
+
+
+def push_phase(plan, work):
+    rows, notes = [], []
+    for kind, release, name, port in PUSH:
+        root = None
+        if kind == "sackd":
+            root = sackd_root()
+            if root is None:
+                notes.append("sackd 26.05 not measured: its chroot (%s) is not built; a full run"
+                             " of the watching section builds it" % SACKD_SOURCE)
+                continue
+        c = fresh_controller(release, name, port)
+        try:
+            for n in plan.sizes:
+                print("benchmarks: fleet: %d %s on %s" % (n, kind, release), flush=True)
+                here = os.path.join(work, "%s-%s-%d" % (kind, release, n))
+                os.makedirs(here)
+                if kind == "watcher":
+                    def make(c=c, n=n, here=here, release=release):
+                        return WatcherFleet(c, n, here, munge_extra(c), port_base=listen_base(release),
+                                            stagger=stagger(release))
+                else:
+                    def make(c=c, n=n, root=root):
+                        return SackdFleet(root, c, n, HOST_PORTS)
+                rows.append(push_fleet(kind, c, n, plan.rounds, make))
+        finally:
+            lab.down(c)
+    notes.append("sackd 24.11 not measured: it has no --port and binds 0.0.0.0:SlurmdPort, so"
+                 " only one runs per machine (a shim that moves its bind() to its own address"
+                 " would be needed)")
+    return rows, notes
+
+
+# ---------------------------------------------------------------- JWT-only
+
+
+def jwt_phase(plan, work):
+    rows = []
+    for release, name, port in JWT:
+        c = fresh_controller(release, name, port)
+        token = mint_token(c.jwt_key, "slurm", lifetime=7200)
+        try:
+            for delay in plan.jwt_delays:
+                print("benchmarks: fleet: %d JWT watchers on %s, --hint-delay %s"
+                      % (plan.jwt_size, release, delay or "default"), flush=True)
+                here = os.path.join(work, "jwt-%s-%s" % (release, delay))
+                os.makedirs(here)
+                extra = ["--auth", "jwt"] + (["--hint-delay", delay] if delay else [])
+                fleet = WatcherFleet(c, plan.jwt_size, here, extra, env={"SLURM_JWT": token},
+                                     port_base=listen_base(release), stagger=stagger(release),
+                                     name="jwt")
+                try:
+                    got = fleet.registered(60 + plan.jwt_size * 0.3)
+                    time.sleep(SETTLE)
+                    result = push_round(c, fleet.watched(), timeout=(delay or 5) * 2 + 30)
+                    moments = request_times(result["text"])
+                    first, median, last, lost = summary(result["times"])
+                    rows.append(dict(release=release, n=plan.jwt_size, delay=delay, registered=got,
+                                     median=median, last=last, lost=lost, rpcs=result["rpcs"],
+                                     peak=peak_rate(moments), gaps=gaps(moments, STALL),
+                                     late=sum(t is not None and t > (delay or 5) + STALL
+                                              for t in result["times"]),
+                                     cpu=result["cpu"]))
+                finally:
+                    fleet.stop()
+        finally:
+            lab.down(c)
+    return rows
+
+
+# ---------------------------------------------------------------- boot storms
+
+
+def storm(c, what, fleet, barrier, timeout, watchers):
+    """Lets every host of fleet go at once; until each has its files (or, for one-shots, has
+    exited) or timeout: who got them, when the last did, what the controller went through."""
+    try:
+        since = log_size(c)
+        start = barrier.open([d.pid for d in fleet.daemons])
+        paths = fleet.watched()
+        landed = {}
+        end = start + timeout
+        while time.monotonic() < end:
+            now = time.monotonic()
+            for path in paths:
+                if path not in landed and os.path.exists(path):
+                    landed[path] = now - start
+            if len(landed) == len(paths):
+                break
+            if not watchers and all(s is not None for s in fleet.statuses()):
+                break
+            time.sleep(0.01)
+        failed = 0 if watchers else sum(s not in (0, None) for s in fleet.statuses())
+        time.sleep(1.0)
+        moments = request_times(log_since(c, since))
+    finally:
+        barrier.close()
+        fleet.stop()
+    times = sorted(landed.values())
+    return dict(release=c.release, what=what, n=len(paths), got=len(times),
+                last=times[-1] if times else None,
+                median=statistics.median(times) if times else None, failed=failed,
+                rpcs=len(moments), peak=peak_rate(moments), gaps=gaps(moments, STALL))
+
+
+def role_storm(c, n, work):
+    """The role on n local hosts at once (forks=n), each writing its own directory."""
+    playbook = ansible_tool("ansible-playbook")
+    if not playbook:
+        return None
+    here = os.path.join(work, "role-%s" % c.release)
+    os.makedirs(here)
+    inventory = os.path.join(here, "inventory.ini")
+    with open(inventory, "w") as handle:
+        for i in range(1, n + 1):
+            handle.write("h%d ansible_connection=local configless_conf_dir=%s/h%d\n" % (i, here, i))
+    role_vars = dict(configless_servers=[c.server], configless_auth="munge", configless_munged=False,
+                     configless_munge_key_path=c.munge_key, configless_request="client",
+                     configless_services=False, configless_packages=False,
+                     configless_refresh="none")
+    play = os.path.join(here, "play.yml")
+    with open(play, "w") as handle:
+        handle.write("- hosts: all\n  gather_facts: false\n  roles: [{role: straw.slurm.configless,"
+                     " vars: %s}]\n" % json.dumps(role_vars))
+    # A collections path of its own: the shared one (playbooks.collections_path) points at
+    # whichever checkout ran last, and another may be running now.
+    collections = os.path.join(here, "collections")
+    os.makedirs(os.path.join(collections, "ansible_collections", "straw"))
+    os.symlink(ROOT, os.path.join(collections, "ansible_collections", "straw", "slurm"))
+    env = dict(ansible_env(), ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_FORKS=str(n),
+               ANSIBLE_HOST_KEY_CHECKING="0")
+    since = log_size(c)
+    start = time.monotonic()
+    paths = [os.path.join(here, "h%d" % i, "nodes.conf") for i in range(1, n + 1)]
+    landed = {}
+    with open(os.path.join(here, "play.log"), "w") as log:
+        proc = subprocess.Popen([playbook, "-i", inventory, play], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        while proc.poll() is None or len(landed) < len(paths):
+            now = time.monotonic()
+            for path in paths:
+                if path not in landed and os.path.exists(path):
+                    landed[path] = now - start
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.wait()
+    wall = time.monotonic() - start
+    why = None
+    if proc.returncode != 0:
+        with open(os.path.join(here, "play.log"), errors="replace") as handle:
+            why = next((line.strip()[:300] for line in handle if "fatal:" in line or "FAILED" in line),
+                       "ansible-playbook exited with %d" % proc.returncode)
+    time.sleep(1.0)
+    moments = request_times(log_since(c, since))
+    times = sorted(landed.values())
+    return dict(release=c.release, what="role, forks=%d" % n, n=n, got=len(times),
+                last=times[-1] if times else None,
+                median=statistics.median(times) if times else None,
+                failed=0 if proc.returncode == 0 else n - len(times), wall=wall, why=why,
+                rpcs=len(moments), peak=peak_rate(moments), gaps=gaps(moments, STALL))
+
+
+def storm_phase(plan, work):
+    rows = []
+    n = plan.storm_size
+    for release, name, port in STORM:
+        c = fresh_controller(release, name, port)
+        try:
+            kinds = (("watchers", None), ("one-shot", []), ("one-shot --retry-for 120",
+                                                            ["--retry-for", "120"]))
+            for what, extra in kinds:
+                print("benchmarks: fleet: a boot storm of %d %s on %s" % (n, what, release),
+                      flush=True)
+                here = os.path.join(work, "storm-%s-%s" % (release, what.split()[-1]))
+                os.makedirs(here)
+                barrier = Barrier(here)
+                if extra is None:
+                    fleet = WatcherFleet(c, n, here, munge_extra(c), port_base=listen_base(release),
+                                         name="boot", barrier=barrier)
+                    rows.append(storm(c, "%s watchers" % n, fleet, barrier, 90, True))
+                else:
+                    fleet = OneShotFleet(c, n, here, ["--auth", "munge", "--munge-key", c.munge_key]
+                                         + extra, barrier=barrier)
+                    rows.append(storm(c, "%d %s" % (n, what), fleet, barrier, 150, False))
+                time.sleep(6)  # a stall the storm provoked is over before the next one
+            print("benchmarks: fleet: the role on %d hosts at once on %s" % (plan.role_size, release),
+                  flush=True)
+            row = role_storm(c, plan.role_size, work)
+            if row is not None:
+                rows.append(row)
+        finally:
+            lab.down(c)
+    return rows
+
+
+def measure(plan):
+    work = tempfile.mkdtemp(prefix="straw-bench-fleet.")
+    try:
+        push, notes = push_phase(plan, work)
+        jwt = jwt_phase(plan, work)
+        storms = storm_phase(plan, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dict(push=push, jwt=jwt, storms=storms, notes=notes, smoke=plan.smoke,
+                cores=os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------- report
+
+
+def seconds(value):
+    return "-" if value is None else "%.2f s" % value
+
+
+def mid(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def aggregate(row):
+    """A push fleet's rounds in one: medians of first, median and last; lost in all."""
+    r = row["rounds"]
+    return dict(first=mid([x["first"] for x in r]), median=mid([x["median"] for x in r]),
+                last=mid([x["last"] for x in r]), worst=max([x["last"] or 0 for x in r] or [0]),
+                lost=sum(x["lost"] for x in r), cpu=statistics.mean(x["cpu"] for x in r) if r else 0,
+                rpcs=statistics.mean(x["rpcs"] for x in r) if r else 0,
+                triggered=max([x["triggered"] for x in r] or [0]))
+
+
+def chart(series, smoke):
+    """Time to the last file against N, per daemon: a PNG (matplotlib) under benchmarks/ on a
+    full run, and a text chart always. Returns the lines for RESULTS.md."""
+    lines = []
+    png = None
+    if not smoke:
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            from matplotlib import pyplot
+        except ImportError:
+            pyplot = None
+        if pyplot is not None:
+            figure, axes = pyplot.subplots(figsize=(6, 4))
+            for label, points in sorted(series.items()):
+                axes.plot([n for n, _t in points], [t for _n, t in points], marker="o", label=label)
+            axes.set_xlabel("hosts (N)")
+            axes.set_ylabel("seconds from scontrol's return to the last file")
+            axes.set_title("Push fan-out: time to the last host")
+            axes.grid(True, alpha=0.3)
+            axes.legend()
+            figure.tight_layout()
+            figure.savefig(PLOT, dpi=100)
+            pyplot.close(figure)
+            png = os.path.relpath(PLOT, BENCHMARKS)
+    if png:
+        lines += ["![time to the last file against N](%s)" % png, ""]
+    top = max([t for points in series.values() for _n, t in points] or [1.0]) or 1.0
+    lines.append("```")
+    for label, points in sorted(series.items()):
+        for n, t in points:
+            lines.append("%-14s N=%-4d %-40s %.2f s" % (label, n, "#" * max(1, int(round(40 * t / top))), t))
+    lines.append("```")
+    return lines
+
+
+def report(fleet):
+    lines = ["", "## 8. A fleet on one machine (push fan-out, JWT hints, boot storms)", "",
+             "Each host has its own loopback address (127.0.1.i), host name (a UTS namespace) and"
+             " port, so a lab controller takes N of them for N hosts (tests/integration/fleet.py)."
+             " Watchers: `bin/straw --watch --request client --interval 600 --listen-address"
+             " 127.0.1.i --auth munge --munge-key` (the controller's key, no munged; pushes"
+             " verified), started %.2f s apart (0.1 s on 24.11). sackd (Debian's 26.05): each its own munged with a"
+             " TEST-NET origin, its own runtime directory and `--port`, as SlurmUser. One"
+             " controller per kind and release; each round is a new line in nodes.conf, then"
+             " `scontrol reconfigure`, timed from scontrol's return until each host's copy holds"
+             " the new bytes. Controller CPU from /proc (its own and its children's);"
+             " REQUEST_CONFIG counted in its log. %d cores for everything." % (STAGGER, fleet["cores"]),
+             "",
+             "| daemon | release | N | registered (keys) | first | median | last (worst) | lost |"
+             " controller CPU per reconfigure | REQUEST_CONFIG per reconfigure | fleet RSS | fleet PSS |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    series = {}
+    by = {}
+    for row in fleet["push"]:
+        a = aggregate(row)
+        by[(row["kind"], row["release"], row["n"])] = a
+        if a["last"] is not None:
+            series.setdefault("%s %s" % (row["kind"], row["release"]), []).append((row["n"], a["last"]))
+        rss = sum(m[0] for m in row["memory"].values())
+        pss = sum(m[1] for m in row["memory"].values())
+        memory = "%.0f MiB" % (rss / MIB), "%.0f MiB (%.1f per host)" % (pss / MIB, pss / MIB / row["n"])
+        if row["kind"] == "sackd":
+            memory = tuple("%s (munged %.0f)" % (text, row["memory"]["munged"][i] / MIB)
+                           for i, text in enumerate(memory))
+        lines.append("| %s | %s | %d | %d (%d) | %s | %s | %s (%s) | %d | %.3f s | %.1f | %s | %s |" % (
+            row["kind"], row["release"], row["n"], row["registered"], row["keys"], seconds(a["first"]),
+            seconds(a["median"]), seconds(a["last"]), seconds(a["worst"]), a["lost"], a["cpu"],
+            a["rpcs"], memory[0], memory[1]))
+    for note in fleet["notes"]:
+        lines.append("| %s | | | | | | | | | | | |" % note)
+    goals = []
+    for (kind, release, n), a in sorted(by.items()):
+        if kind != "watcher" or release != "26.05":
+            continue
+        s = by.get(("sackd", "26.05", n))
+        if s is not None and a["last"] is not None and s["last"] is not None:
+            goals.append("N=%d: last watcher %s, last sackd %s: %s" % (
+                n, seconds(a["last"]), seconds(s["last"]), "met" if a["last"] <= s["last"] else "missed"))
+    fetches = [a["rpcs"] for (kind, _r, _n), a in by.items() if kind == "watcher"]
+    lines += ["", "Goals: the last watcher no later than the last sackd (%s); 0 fetches per"
+              " reconfigure for watchers that verify pushes (%s)." % (
+                  "; ".join(goals) or "not measured",
+                  "met" if fetches and max(fetches) == 0 else "missed" if fetches else "not measured"),
+              ""]
+    stalled = [(n, a) for (kind, release, n), a in by.items() if release == "24.11"]
+    if stalled:
+        lines += ["24.11 pushes stall? %s." % "; ".join(
+            "N=%d: %s" % (n, "yes (worst last %s, %d lost)" % (seconds(a["worst"]), a["lost"])
+                          if a["worst"] > STALL or a["lost"] else "no (worst last %s)" % seconds(a["worst"]))
+            for n, a in sorted(stalled)), ""]
+    lines += chart(series, fleet["smoke"])
+    lines += ["", "JWT only (`--auth jwt`, SLURM_JWT minted from the controller's key): a push"
+              " cannot be verified, so each one is a hint answered by a fetch after a random delay"
+              " of up to `--hint-delay`. One reconfigure; peak REQUEST_CONFIG in any one second"
+              " (the log's millisecond stamps); stalls: pauses of %g s or more between two"
+              " REQUEST_CONFIG, and hosts whose file came more than %g s after the delay." % (STALL, STALL),
+              "",
+              "| release | N | --hint-delay | landed | median | last | REQUEST_CONFIG | peak per second |"
+              " stalls | late hosts | controller CPU |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in fleet["jwt"]:
+        lines.append("| %s | %d | %s | %d of %d | %s | %s | %d | %d | %s | %d | %.2f s |" % (
+            r["release"], r["n"], "%d s" % r["delay"] if r["delay"] else "default (5 s)",
+            r["n"] - r["lost"], r["n"], seconds(r["median"]), seconds(r["last"]), r["rpcs"], r["peak"],
+            ", ".join("%.1f s" % g for g in r["gaps"]) or "none", r["late"], r["cpu"]))
+    lines += ["", "Boot storms: every host starts at one instant (each waits on one FIFO, opened"
+              " when all wait), with no files yet. Watchers as above; one-shots `bin/straw"
+              " --request client --auth munge --munge-key` (default timeout 10 s, one pass);"
+              " the role (`straw.slurm.configless`, config_facts, `configless_services: false`,"
+              " `configless_packages: false`, `configless_refresh: none`, default"
+              " `configless_retry_for: 60`) by ansible-playbook over N local hosts with forks=N,"
+              " timed from the playbook's start. Stalls as above.", "",
+              "| release | what | got their files | median | last file | failed | REQUEST_CONFIG |"
+              " peak per second | stalls |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in fleet["storms"]:
+        if r.get("why"):
+            lines.append("| %s | %s | failed: %s | | | | | | |" % (r["release"], r["what"],
+                                                                 r["why"].replace("|", "/")))
+        lines.append("| %s | %s | %d of %d | %s | %s | %d | %d | %d | %s |" % (
+            r["release"], r["what"], r["got"], r["n"], seconds(r["median"]), seconds(r["last"]),
+            r["failed"], r["rpcs"], r["peak"], ", ".join("%.1f s" % g for g in r["gaps"]) or "none"))
+    roles = [r for r in fleet["storms"] if r["what"].startswith("role")]
+    if roles and not fleet["smoke"]:
+        lines += ["", "The role ran on %d hosts, not 200: ansible-playbook with forks=200 on 2 cores"
+                  " is a storm of Ansible workers, not of fetches (each fork costs more CPU than the"
+                  " fetch it makes)." % roles[0]["n"]]
+    lines += estimate(fleet, by)
+    return lines
+
+
+def estimate(fleet, by):
+    """What limits the fan-out, and 10,000 hosts on paper from the measured per-host costs."""
+    lines = ["", "What limits the fan-out: slurmctld pushes with a pool of about 50 agents, each"
+             " connecting to one host, sending the files and waiting for the reply, so the time"
+             " to the last host grows with N/50 round trips; each round trip is a connection"
+             " accepted and a push verified by the host (for a watcher, a MUNGE credential"
+             " decoded from the key and the files written by rename; for sackd, munged's"
+             " decode). On one machine the host is the limit as well: every daemon of the fleet"
+             " and the controller share %d cores, so a push waits for a core as much as for the"
+             " network." % fleet["cores"]]
+    big = [(n, a) for (kind, release, n), a in by.items()
+           if kind == "watcher" and release == "26.05" and a["last"]]
+    if big:
+        n, a = max(big)
+        rate = n / a["last"]
+        cpu_per_host = a["cpu"] / n
+        lines += ["", "10,000 hosts, on paper (from N=%d watchers on 26.05): the controller"
+                  " reached %.0f hosts a second and spent %.1f ms of CPU per host per reconfigure,"
+                  " so a reconfigure would take about %.0f s to reach the last of 10,000 hosts and"
+                  " %.0f s of controller CPU, with no fetch at all when pushes are verified"
+                  " (measured: %.1f REQUEST_CONFIG per reconfigure). This machine's cores are"
+                  " shared with the fleet; on real hosts each push costs the controller only its"
+                  " own part." % (n, rate, cpu_per_host * 1e3, 10000 / rate, 10000 * cpu_per_host,
+                                  a["rpcs"])]
+    jwt = [r for r in fleet["jwt"] if r["release"] == "26.05" and not r["delay"]]
+    if jwt and jwt[0]["peak"]:
+        r = jwt[0]
+        lines += ["", "A JWT-only fleet of 10,000 spreads its fetches over `--hint-delay`: the"
+                  " default 5 s asks for %.0f fetches a second, against a peak of %d a second"
+                  " measured here with N=%d; a delay of %.0f s keeps 10,000 hosts at that peak. A"
+                  " MUNGE (or auth/slurm) fleet that verifies pushes needs no fetch and no"
+                  " delay." % (10000 / 5.0, r["peak"], r["n"], 10000 / max(1, r["peak"]))]
+    return lines

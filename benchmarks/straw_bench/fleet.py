@@ -312,14 +312,21 @@ def storm_phase(plan, work):
 
 def measure(plan):
     work = tempfile.mkdtemp(prefix="straw-bench-fleet.")
+    load = [os.getloadavg()[0]]
     try:
         push, notes = push_phase(plan, work)
+        load.append(os.getloadavg()[0])
         jwt = jwt_phase(plan, work)
+        load.append(os.getloadavg()[0])
         storms = storm_phase(plan, work)
+        load.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return dict(push=push, jwt=jwt, storms=storms, notes=notes, smoke=plan.smoke,
-                cores=os.cpu_count() or 1)
+    measured = dict(push=push, jwt=jwt, storms=storms, notes=notes, smoke=plan.smoke,
+                    cores=os.cpu_count() or 1, load=load, date=time.strftime("%Y-%m-%d"))
+    with open(os.path.join(CACHE, "fleet-last.json"), "w") as handle:  # to word it again
+        json.dump(measured, handle, indent=1)
+    return measured
 
 
 # ---------------------------------------------------------------- report
@@ -391,7 +398,10 @@ def report(fleet):
              " controller per kind and release; each round is a new line in nodes.conf, then"
              " `scontrol reconfigure`, timed from scontrol's return until each host's copy holds"
              " the new bytes. Controller CPU from /proc (its own and its children's);"
-             " REQUEST_CONFIG counted in its log. %d cores for everything." % (STAGGER, fleet["cores"]),
+             " REQUEST_CONFIG counted in its log. %d cores for everything; load average (one"
+             " minute) before the pushes, the JWT fleet, the storms and at the end: %s (other"
+             " work on the machine shows as noise)." % (STAGGER, fleet["cores"], ", ".join(
+                 "%.1f" % x for x in fleet.get("load", []))),
              "",
              "| daemon | release | N | registered (keys) | first | median | last (worst) | lost |"
              " controller CPU per reconfigure | REQUEST_CONFIG per reconfigure | fleet RSS | fleet PSS |",

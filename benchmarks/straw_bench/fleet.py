@@ -1,253 +1,521 @@
-"""8. Fleets: N watchers on one machine, each its own host (tests/integration/fleet.py), beside
-N sackd, against one lab controller: how fast a reconfigure reaches the last of them, what it
-costs the controller, and what a fleet that starts at once (a power cut, a rollout) does to
-it."""
+"""8. A fleet on one machine: hundreds of hosts (tests/integration/fleet.py: each its own
+loopback address, host name and port) against one lab controller. Push fan-out of
+watchers and of sackd after one `scontrol reconfigure`; a JWT-only fleet, whose every push
+is a hint answered by a fetch; boot storms, every host starting at one instant."""
+import json
 import os
 import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Optional, Tuple
 
 import lab
 from _slurm.auth.jwt import mint_token
-from daemons import wait_for
-from fleet import SackdFleet, WatcherFleet, fresh_controller, log_since, log_size, push_round, summary
-from straw_bench.measuring import MIB, ms
-from straw_bench.watch import sackd_chroot
-from watching import SLURM_UID, STRAW, content
+from fleet import (SETTLE, Barrier, OneShotFleet, SackdFleet, WatcherFleet, fresh_controller,
+                   gaps, log_since, log_size, peak_rate, push_round, registrations,
+                   request_times, summary)
+from straw_bench.measuring import CACHE, MIB, ROOT
+from straw_bench.playbooks import ansible_env, ansible_tool
+from watching import SLURM_UID
 
-TITLE = "fleets"
-GAP = 1.2  # seconds between reconfigures: a push in the second of the last would be fetched
-RELEASE_PORTS = {"26.05": 18210, "24.11": 18220}
-SACKD_PORT = 18230
-WATCH_PORTS, SACKD_PORTS = 18300, 18600
+TITLE = "fleet"
+#: `benchmarks/run --smoke` leaves this section out (tests/run runs that smoke, and the fleet's
+#: own is tests/integration/test_fleet_smoke.py); `--smoke --only fleet` runs it small.
+IN_SMOKE = False
+HOST_PORTS = 18750     # host i listens on HOST_PORTS + i where the release pushes there
+STAGGER = 0.05         # seconds between two hosts' starts outside the storms
+
+
+def stagger(release):
+    """A watcher makes two connections as it starts (a fetch, a registration): ten hosts a
+    second stay under the rate that stalls 24.11 (see the notes), twenty on 26.05."""
+    return 0.1 if release == "24.11" else STAGGER
+
+
+STALL = 4.0            # a pause this long between two REQUEST_CONFIG while hosts wait
+BENCHMARKS = os.path.join(ROOT, "benchmarks")
+PLOT = os.path.join(BENCHMARKS, "fleet.png")
+SACKD_SOURCE = os.path.join(CACHE, "sackd-forky")
+# Controllers: name, port (SlurmdPort is port + 1).
+PUSH = (("watcher", "26.05", "fleetkw26", 18700), ("sackd", "26.05", "fleetks26", 18702),
+        ("watcher", "24.11", "fleetkw24", 18704))
+JWT = (("26.05", "fleetkj26", 18706), ("24.11", "fleetkj24", 18708))
+STORM = (("26.05", "fleetkb26", 18710), ("24.11", "fleetkb24", 18712))
 
 
 class Plan(NamedTuple):
-    sizes: tuple       # fleet sizes N for the push fan-out
-    rounds: int        # reconfigures per size
-    storm: int         # hosts started at once, and JWT-only watchers hinted at once
-    build_sackd: bool  # whether sackd's chroot may be built
+    sizes: Tuple[int, ...]                 # push fleets, watchers and sackd
+    rounds: int                            # reconfigures per push fleet
+    jwt_size: int                          # the JWT-only fleet
+    jwt_delays: Tuple[Optional[int], ...]  # --hint-delay (None: the default)
+    storm_size: int                        # watchers and one-shots at one instant
+    role_size: int                         # hosts of the role's play (forks as many)
+    smoke: bool
 
 
-FULL = Plan(sizes=(50, 100, 200), rounds=3, storm=200, build_sackd=True)
-SMOKE = Plan(sizes=(5,), rounds=1, storm=5, build_sackd=False)
-
-_STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\] .*Processing RPC: REQUEST_CONFIG",
-                    re.M)
-
-
-def rpc_times(text):
-    return [datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%f").timestamp() for s in _STAMP.findall(text)]
+FULL = Plan(sizes=(50, 100, 200), rounds=3, jwt_size=200, jwt_delays=(None, 30), storm_size=200,
+            role_size=50, smoke=False)
+SMOKE = Plan(sizes=(5,), rounds=1, jwt_size=5, jwt_delays=(None,), storm_size=5, role_size=5,
+             smoke=True)
 
 
-def rpc_shape(text):
-    """(REQUEST_CONFIG served, the most in any one second, the longest pause between two in
-    a row while they came): a controller that stalls shows a pause of seconds."""
-    times = rpc_times(text)
-    if not times:
-        return 0, 0, 0.0
-    per_second = {}
-    for t in times:
-        per_second[int(t)] = per_second.get(int(t), 0) + 1
-    pause = max((b - a for a, b in zip(times, times[1:])), default=0.0)
-    return len(times), max(per_second.values()), pause
+def munge_extra(c):
+    """A watcher's MUNGE from the controller's key, no munged: pushes verified."""
+    return ["--auth", "munge", "--munge-key", c.munge_key, "--slurm-user", SLURM_UID]
 
 
-def munge_watchers(c, n, work, port_base):
-    return WatcherFleet(c, n, work, ["--auth", "munge", "--munge-key", c.munge_key,
-                                     "--slurm-user", SLURM_UID], port_base=port_base)
+def listen_base(release):
+    """26.05 pushes to the port a host registered; 24.11 to SlurmdPort always."""
+    return HOST_PORTS if release != "24.11" else None
 
 
-def fan_out(label, c, fleet, n, rounds):
-    """Registers fleet with c, then rounds of reconfigures; one row."""
-    started = time.monotonic()
-    registered = fleet.registered(60 + n)
-    row = dict(label=label, n=n, registered=registered,
-               start=time.monotonic() - started, rounds=[])
-    for _round in range(rounds):
-        time.sleep(GAP)
-        result = push_round(c, fleet.watched(), timeout=30 + n / 10)
-        first, median, last, lost = summary(result["times"])
-        row["rounds"].append(dict(first=first, median=median, last=last, lost=lost,
-                                  cpu=result["cpu"], rpcs=result["rpcs"]))
-    row["rss"], row["pss"] = fleet.memory()
-    return row
+def sackd_root():
+    """A copy of the sackd chroot of the watching section for the fleet alone (the fleet
+    clears its run directory and stops whatever runs in it), or None when there is none."""
+    if not os.path.exists(os.path.join(SACKD_SOURCE, ".bench-ready")):
+        return None
+    root = os.path.join(CACHE, "fleet-sackd-forky")
+    if not os.path.exists(os.path.join(root, ".bench-ready")):
+        if lab.mounts_under(root):
+            return None
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run(["cp", "-a", SACKD_SOURCE, root + ".tmp"], check=True)
+        os.rename(root + ".tmp", root)
+    return root
 
 
-def pushes(plan, work, build):
-    rows, notes = [], {}
-    root, why = sackd_chroot("forky", build)
-    for n in plan.sizes:
-        for release in ("26.05", "24.11"):
-            c = fresh_controller(release, "fleetw%s" % release.replace(".", ""), RELEASE_PORTS[release])
-            # 24.11 pushes to SlurmdPort whatever the registrant says: each watcher listens
-            # on its own address at that port.
-            fleet = munge_watchers(c, n, os.path.join(work, "w%s-%d" % (release, n)),
-                                   WATCH_PORTS if release == "26.05" else None)
-            try:
-                rows.append(fan_out("watchers, %s" % release, c, fleet, n, plan.rounds))
-            finally:
-                fleet.stop()
-                lab.down(c)
-        if root is None:
-            notes["sackd"] = why
-            continue
-        c = fresh_controller("26.05", "fleets2605", SACKD_PORT)
-        fleet = SackdFleet(root, c, n, SACKD_PORTS)
+# ---------------------------------------------------------------- push fan-out
+
+
+def push_fleet(kind, c, n, rounds, make):
+    """Starts a fleet (make()), waits for its registrations, then rounds reconfigures."""
+    since, start = log_size(c), time.monotonic()
+    fleet = make()
+    try:
+        got = fleet.registered(60 + n * 0.3)
+        startup = time.monotonic() - start
+        time.sleep(SETTLE)
+        keys = len(registrations(c, since))
+        done = []
+        for _round in range(rounds):
+            result = push_round(c, fleet.watched())
+            first, median, last, lost = summary(result["times"])
+            triggered = [int(x) for x in re.findall(
+                r"triggered reconfig for (\d+) nodes", result["text"])]
+            done.append(dict(first=first, median=median, last=last, lost=lost, cpu=result["cpu"],
+                             rpcs=result["rpcs"], triggered=max(triggered or [0])))
+            time.sleep(SETTLE)
+        memory = {"all": fleet.memory()}
+        if kind == "sackd":
+            memory = {"sackd": fleet.memory("sackd"), "munged": fleet.memory("munged")}
+    finally:
+        fleet.stop()
+    return dict(kind=kind, release=c.release, n=n, registered=got, keys=keys, startup=startup,
+                rounds=done, memory=memory)
+
+
+def push_phase(plan, work):
+    rows, notes = [], []
+    for kind, release, name, port in PUSH:
+        root = None
+        if kind == "sackd":
+            root = sackd_root()
+            if root is None:
+                notes.append("sackd 26.05 not measured: its chroot (%s) is not built; a full run"
+                             " of the watching section builds it" % SACKD_SOURCE)
+                continue
+        c = fresh_controller(release, name, port)
         try:
-            rows.append(fan_out("sackd, 26.05", c, fleet, n, plan.rounds))
+            for n in plan.sizes:
+                print("benchmarks: fleet: %d %s on %s" % (n, kind, release), flush=True)
+                here = os.path.join(work, "%s-%s-%d" % (kind, release, n))
+                os.makedirs(here)
+                if kind == "watcher":
+                    def make(c=c, n=n, here=here, release=release):
+                        return WatcherFleet(c, n, here, munge_extra(c), port_base=listen_base(release),
+                                            stagger=stagger(release))
+                else:
+                    def make(c=c, n=n, root=root):
+                        return SackdFleet(root, c, n, HOST_PORTS)
+                rows.append(push_fleet(kind, c, n, plan.rounds, make))
         finally:
-            fleet.stop()
             lab.down(c)
+    notes.append("sackd 24.11 not measured: it has no --port and binds 0.0.0.0:SlurmdPort, so"
+                 " only one runs per machine (a shim that moves its bind() to its own address"
+                 " would be needed)")
     return rows, notes
 
 
-def hints(plan, work):
-    """N JWT-only watchers (they cannot verify a push: each is a hint to fetch) and one
-    reconfigure, with the default hint delay and with one of N/10 s."""
-    n, rows = plan.storm, []
-    for release in ("24.11", "26.05"):
-        for delay in (None, max(5.0, n / 10.0)):
-            c = fresh_controller(release, "fleetj%s" % release.replace(".", ""), RELEASE_PORTS[release])
-            fleet = None
-            try:
-                env = dict(SLURM_JWT=mint_token(c.jwt_key, "slurm", lifetime=3600))
-                extra = [] if delay is None else ["--hint-delay", delay]
-                fleet = WatcherFleet(c, n, os.path.join(work, "j%s-%s" % (release, delay)), extra,
-                                     env, WATCH_PORTS if release == "26.05" else None)
-                fleet.registered(60 + n)
-                time.sleep(GAP)
-                since = log_size(c)
-                result = push_round(c, fleet.watched(), timeout=60 + (delay or 5) * 2)
-                _first, _median, last, lost = summary(result["times"])
-                served, peak, pause = rpc_shape(log_since(c, since))
-                rows.append(dict(release=release, n=n, delay=delay, last=last, lost=lost,
-                                 rpcs=served, peak=peak, pause=pause))
-            finally:
-                if fleet is not None:
-                    fleet.stop()
-                lab.down(c)
-    return rows
+# ---------------------------------------------------------------- JWT-only
 
 
-def storms(plan, work):
-    """N hosts started at the same instant with nothing remembered: watchers, and one-shot
-    bin/straw runs without and with --retry-for."""
-    n, rows = plan.storm, []
-    for release in ("24.11", "26.05"):
-        c = fresh_controller(release, "fleetb%s" % release.replace(".", ""), RELEASE_PORTS[release])
+def jwt_phase(plan, work):
+    rows = []
+    for release, name, port in JWT:
+        c = fresh_controller(release, name, port)
+        token = mint_token(c.jwt_key, "slurm", lifetime=7200)
         try:
-            since = log_size(c)
-            started = time.monotonic()
-            fleet = munge_watchers(c, n, os.path.join(work, "b%s" % release),
-                                   WATCH_PORTS if release == "26.05" else None)
-            try:
-                watched = [os.path.join(os.path.dirname(p), "slurm.conf") for p in fleet.watched()]
-                wait_for(lambda paths=watched: all(content(p) for p in paths), 120 + n, step=0.1)
-                done = sum(bool(content(p)) for p in watched)
-                took = time.monotonic() - started
-                registered = fleet.registered(30)
-            finally:
-                fleet.stop()
-            served, peak, pause = rpc_shape(log_since(c, since))
-            rows.append(dict(release=release, what="watchers", n=n, done=done, took=took,
-                             registered=registered, rpcs=served, peak=peak, pause=pause))
-            for retry in (None, 120):
-                time.sleep(6)  # a controller that stalled has recovered
-                rows.append(one_shots(c, n, os.path.join(work, "o%s-%s" % (release, retry)), retry))
+            for delay in plan.jwt_delays:
+                print("benchmarks: fleet: %d JWT watchers on %s, --hint-delay %s"
+                      % (plan.jwt_size, release, delay or "default"), flush=True)
+                here = os.path.join(work, "jwt-%s-%s" % (release, delay))
+                os.makedirs(here)
+                extra = ["--auth", "jwt"] + (["--hint-delay", delay] if delay else [])
+                fleet = WatcherFleet(c, plan.jwt_size, here, extra, env={"SLURM_JWT": token},
+                                     port_base=listen_base(release), stagger=stagger(release),
+                                     name="jwt")
+                try:
+                    got = fleet.registered(60 + plan.jwt_size * 0.3)
+                    time.sleep(SETTLE)
+                    result = push_round(c, fleet.watched(), timeout=(delay or 5) * 2 + 30)
+                    moments = request_times(result["text"])
+                    first, median, last, lost = summary(result["times"])
+                    rows.append(dict(release=release, n=plan.jwt_size, delay=delay, registered=got,
+                                     median=median, last=last, lost=lost, rpcs=result["rpcs"],
+                                     peak=peak_rate(moments), gaps=gaps(moments, STALL),
+                                     late=sum(t is not None and t > (delay or 5) + STALL
+                                              for t in result["times"]),
+                                     cpu=result["cpu"]))
+                finally:
+                    fleet.stop()
         finally:
             lab.down(c)
     return rows
 
 
-def one_shots(c, n, work, retry_for):
-    os.makedirs(work)
-    argv = [sys.executable, STRAW, c.server, "--auth", "munge", "--munge-key", c.munge_key,
-            "--request", "client"] + (["--retry-for", str(retry_for)] if retry_for else [])
-    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, "cache"))  # nothing remembered
+# ---------------------------------------------------------------- boot storms
+
+
+def storm(c, what, fleet, barrier, timeout, watchers):
+    """Lets every host of fleet go at once; until each has its files (or, for one-shots, has
+    exited) or timeout: who got them, when the last did, what the controller went through."""
+    try:
+        since = log_size(c)
+        start = barrier.open([d.pid for d in fleet.daemons])
+        paths = fleet.watched()
+        landed = {}
+        end = start + timeout
+        while time.monotonic() < end:
+            now = time.monotonic()
+            for path in paths:
+                if path not in landed and os.path.exists(path):
+                    landed[path] = now - start
+            if len(landed) == len(paths):
+                break
+            if not watchers and all(s is not None for s in fleet.statuses()):
+                break
+            time.sleep(0.01)
+        failed = 0 if watchers else sum(s not in (0, None) for s in fleet.statuses())
+        time.sleep(1.0)
+        moments = request_times(log_since(c, since))
+    finally:
+        barrier.close()
+        fleet.stop()
+    times = sorted(landed.values())
+    return dict(release=c.release, what=what, n=len(paths), got=len(times),
+                last=times[-1] if times else None,
+                median=statistics.median(times) if times else None, failed=failed,
+                rpcs=len(moments), peak=peak_rate(moments), gaps=gaps(moments, STALL))
+
+
+def role_storm(c, n, work):
+    """The role on n local hosts at once (forks=n), each writing its own directory."""
+    playbook = ansible_tool("ansible-playbook")
+    if not playbook:
+        return None
+    here = os.path.join(work, "role-%s" % c.release)
+    os.makedirs(here)
+    inventory = os.path.join(here, "inventory.ini")
+    with open(inventory, "w") as handle:
+        for i in range(1, n + 1):
+            handle.write("h%d ansible_connection=local configless_conf_dir=%s/h%d\n" % (i, here, i))
+    role_vars = dict(configless_servers=[c.server], configless_auth="munge", configless_munged=False,
+                     configless_munge_key_path=c.munge_key, configless_request="client",
+                     configless_services=False, configless_packages=False,
+                     configless_refresh="none")
+    play = os.path.join(here, "play.yml")
+    with open(play, "w") as handle:
+        handle.write("- hosts: all\n  gather_facts: false\n  roles: [{role: straw.slurm.configless,"
+                     " vars: %s}]\n" % json.dumps(role_vars))
+    # A collections path of its own: the shared one (playbooks.collections_path) points at
+    # whichever checkout ran last, and another may be running now.
+    collections = os.path.join(here, "collections")
+    os.makedirs(os.path.join(collections, "ansible_collections", "straw"))
+    os.symlink(ROOT, os.path.join(collections, "ansible_collections", "straw", "slurm"))
+    env = dict(ansible_env(), ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_FORKS=str(n),
+               ANSIBLE_HOST_KEY_CHECKING="0")
     since = log_size(c)
-    started = time.monotonic()
-    procs = [subprocess.Popen(argv + ["-o", os.path.join(work, str(i))], env=env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) for i in range(n)]
-    ends = []
-    for proc in procs:
-        proc.communicate(timeout=600)
-        ends.append(time.monotonic())
-    served, peak, pause = rpc_shape(log_since(c, since))
-    return dict(release=c.release, what="bin/straw" + (" --retry-for %d" % retry_for if retry_for else ""),
-                n=n, done=sum(p.returncode == 0 for p in procs), took=max(ends) - started,
-                rpcs=served, peak=peak, pause=pause)
+    start = time.monotonic()
+    paths = [os.path.join(here, "h%d" % i, "nodes.conf") for i in range(1, n + 1)]
+    landed = {}
+    with open(os.path.join(here, "play.log"), "w") as log:
+        proc = subprocess.Popen([playbook, "-i", inventory, play], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        while proc.poll() is None or len(landed) < len(paths):
+            now = time.monotonic()
+            for path in paths:
+                if path not in landed and os.path.exists(path):
+                    landed[path] = now - start
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.wait()
+    wall = time.monotonic() - start
+    why = None
+    if proc.returncode != 0:
+        with open(os.path.join(here, "play.log"), errors="replace") as handle:
+            why = next((line.strip()[:300] for line in handle if "fatal:" in line or "FAILED" in line),
+                       "ansible-playbook exited with %d" % proc.returncode)
+    time.sleep(1.0)
+    moments = request_times(log_since(c, since))
+    times = sorted(landed.values())
+    return dict(release=c.release, what="role, forks=%d" % n, n=n, got=len(times),
+                last=times[-1] if times else None,
+                median=statistics.median(times) if times else None,
+                failed=0 if proc.returncode == 0 else n - len(times), wall=wall, why=why,
+                rpcs=len(moments), peak=peak_rate(moments), gaps=gaps(moments, STALL))
+
+
+def storm_phase(plan, work):
+    rows = []
+    n = plan.storm_size
+    for release, name, port in STORM:
+        c = fresh_controller(release, name, port)
+        try:
+            kinds = (("watchers", None), ("one-shot", []), ("one-shot --retry-for 120",
+                                                            ["--retry-for", "120"]))
+            for what, extra in kinds:
+                print("benchmarks: fleet: a boot storm of %d %s on %s" % (n, what, release),
+                      flush=True)
+                here = os.path.join(work, "storm-%s-%s" % (release, what.split()[-1]))
+                os.makedirs(here)
+                barrier = Barrier(here)
+                if extra is None:
+                    fleet = WatcherFleet(c, n, here, munge_extra(c), port_base=listen_base(release),
+                                         name="boot", barrier=barrier)
+                    rows.append(storm(c, "%s watchers" % n, fleet, barrier, 90, True))
+                else:
+                    fleet = OneShotFleet(c, n, here, ["--auth", "munge", "--munge-key", c.munge_key]
+                                         + extra, barrier=barrier)
+                    rows.append(storm(c, "%d %s" % (n, what), fleet, barrier, 150, False))
+                time.sleep(6)  # a stall the storm provoked is over before the next one
+            print("benchmarks: fleet: the role on %d hosts at once on %s" % (plan.role_size, release),
+                  flush=True)
+            row = role_storm(c, plan.role_size, work)
+            if row is not None:
+                rows.append(row)
+        finally:
+            lab.down(c)
+    return rows
 
 
 def measure(plan):
     work = tempfile.mkdtemp(prefix="straw-bench-fleet.")
+    load = [os.getloadavg()[0]]
     try:
-        rows, notes = pushes(plan, work, plan.build_sackd)
-        return dict(pushes=rows, notes=notes, hints=hints(plan, work), storms=storms(plan, work),
-                    smoke=plan is SMOKE)
+        push, notes = push_phase(plan, work)
+        load.append(os.getloadavg()[0])
+        jwt = jwt_phase(plan, work)
+        load.append(os.getloadavg()[0])
+        storms = storm_phase(plan, work)
+        load.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    measured = dict(push=push, jwt=jwt, storms=storms, notes=notes, smoke=plan.smoke,
+                    cores=os.cpu_count() or 1, load=load, date=time.strftime("%Y-%m-%d"))
+    with open(os.path.join(CACHE, "fleet-last.json"), "w") as handle:  # to word it again
+        json.dump(measured, handle, indent=1)
+    return measured
 
 
-def _median(rows, key):
-    values = [r[key] for r in rows if r[key] is not None]
+# ---------------------------------------------------------------- report
+
+
+def seconds(value):
+    return "-" if value is None else "%.2f s" % value
+
+
+def mid(values):
+    values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
 
 
-def chart(rows):
-    """Time to the last host against N, as text: one bar per daemon and size."""
-    lines, widest = ["```"], max([_median(r["rounds"], "last") or 0 for r in rows] + [1e-9])
-    for row in rows:
-        last = _median(row["rounds"], "last")
-        bar = "#" * int(round(40 * (last or 0) / widest))
-        lines.append("%-18s N=%-4d %-40s %s" % (row["label"], row["n"], bar, ms(last)))
-    return lines + ["```"]
+def aggregate(row):
+    """A push fleet's rounds in one: medians of first, median and last; lost in all."""
+    r = row["rounds"]
+    return dict(first=mid([x["first"] for x in r]), median=mid([x["median"] for x in r]),
+                last=mid([x["last"] for x in r]), worst=max([x["last"] or 0 for x in r] or [0]),
+                lost=sum(x["lost"] for x in r), cpu=statistics.mean(x["cpu"] for x in r) if r else 0,
+                rpcs=statistics.mean(x["rpcs"] for x in r) if r else 0,
+                triggered=max([x["triggered"] for x in r] or [0]))
 
 
-def report(result):
-    lines = ["", "## 8. Fleets: N watchers or N sackd on one controller", "",
-             "Each host has its own loopback address, host name (a UTS namespace) and port on this"
-             " machine (tests/integration/fleet.py). Watchers check pushes with the MUNGE key; each"
-             " sackd has a munged of its own. Per N, medians over %d reconfigures of the time from"
-             " `scontrol reconfigure`'s return until the first, the median and the last host holds"
-             " the new bytes; the controller's CPU and REQUEST_CONFIG per reconfigure; the fleet's"
-             " memory (RSS, and PSS, which shares the interpreter's pages)."
-             % len(result["pushes"][0]["rounds"]) if result["pushes"] else "", "",
-             "| daemons | N | registered | first | median | last | lost | ctld CPU | REQUEST_CONFIG |"
-             " RSS | PSS |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for row in result["pushes"]:
-        rounds = row["rounds"]
-        lines.append("| %s | %d | %d | %s | %s | %s | %d | %.2f s | %s | %.0f MiB | %.0f MiB |" % (
-            row["label"], row["n"], row["registered"], ms(_median(rounds, "first")),
-            ms(_median(rounds, "median")), ms(_median(rounds, "last")),
-            sum(r["lost"] for r in rounds), _median(rounds, "cpu") or 0,
-            "%g" % (sum(r["rpcs"] for r in rounds) / max(1, len(rounds))),
-            row["rss"] / MIB, row["pss"] / MIB))
-    for what, why in result["notes"].items():
-        lines.append("| %s | not measured: %s | | | | | | | | | |" % (what, why))
-    lines += ["", "Time to the last host against N:", ""] + chart(result["pushes"])
-    lines += ["", "**A JWT-only fleet** cannot check a push: each is a hint to fetch after a random"
-              " delay (`--hint-delay`, widened while fetches are slow). One reconfigure, N"
-              " watchers at once:", "",
-              "| controller | N | --hint-delay | last file | lost | REQUEST_CONFIG | most in a"
-              " second | longest pause |", "|---|---|---|---|---|---|---|---|"]
-    for row in result["hints"]:
-        lines.append("| %s | %d | %s | %s | %d | %d | %d | %.1f s |" % (
-            row["release"], row["n"], "%g s" % row["delay"] if row["delay"] else "default (5 s)",
-            ms(row["last"]), row["lost"], row["rpcs"], row["peak"], row["pause"]))
-    lines += ["", "**Boot storms**: N hosts started at the same instant, nothing remembered.", "",
-              "| controller | hosts | N | got their files | time to the last | REQUEST_CONFIG |"
-              " most in a second | longest pause |", "|---|---|---|---|---|---|---|---|"]
-    for row in result["storms"]:
-        lines.append("| %s | %s | %d | %d | %.1f s | %d | %d | %.1f s |" % (
-            row["release"], row["what"], row["n"], row["done"], row["took"], row["rpcs"],
-            row["peak"], row["pause"]))
+def chart(series, smoke):
+    """Time to the last file against N, per daemon: a PNG (matplotlib) under benchmarks/ on a
+    full run, and a text chart always. Returns the lines for RESULTS.md."""
+    lines = []
+    png = None
+    if not smoke:
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            from matplotlib import pyplot
+        except ImportError:
+            pyplot = None
+        if pyplot is not None:
+            figure, axes = pyplot.subplots(figsize=(6, 4))
+            for label, points in sorted(series.items()):
+                axes.plot([n for n, _t in points], [t for _n, t in points], marker="o", label=label)
+            axes.set_xlabel("hosts (N)")
+            axes.set_ylabel("seconds from scontrol's return to the last file")
+            axes.set_title("Push fan-out: time to the last host")
+            axes.grid(True, alpha=0.3)
+            axes.legend()
+            figure.tight_layout()
+            figure.savefig(PLOT, dpi=100)
+            pyplot.close(figure)
+            png = os.path.relpath(PLOT, BENCHMARKS)
+    if png:
+        lines += ["![time to the last file against N](%s)" % png, ""]
+    top = max([t for points in series.values() for _n, t in points] or [1.0]) or 1.0
+    lines.append("```")
+    for label, points in sorted(series.items()):
+        for n, t in points:
+            lines.append("%-14s N=%-4d %-40s %.2f s" % (label, n, "#" * max(1, int(round(40 * t / top))), t))
+    lines.append("```")
+    return lines
+
+
+def report(fleet):
+    lines = ["", "## 8. A fleet on one machine (push fan-out, JWT hints, boot storms)", "",
+             "Each host has its own loopback address (127.0.1.i), host name (a UTS namespace) and"
+             " port, so a lab controller takes N of them for N hosts (tests/integration/fleet.py)."
+             " Watchers: `bin/straw --watch --request client --interval 600 --listen-address"
+             " 127.0.1.i --auth munge --munge-key` (the controller's key, no munged; pushes"
+             " verified), started %.2f s apart (0.1 s on 24.11). sackd (Debian's 26.05): each its own munged with a"
+             " TEST-NET origin, its own runtime directory and `--port`, as SlurmUser. One"
+             " controller per kind and release; each round is a new line in nodes.conf, then"
+             " `scontrol reconfigure`, timed from scontrol's return until each host's copy holds"
+             " the new bytes. Controller CPU from /proc (its own and its children's);"
+             " REQUEST_CONFIG counted in its log. %d cores for everything; load average (one"
+             " minute) before the pushes, the JWT fleet, the storms and at the end: %s (other"
+             " work on the machine shows as noise)." % (STAGGER, fleet["cores"], ", ".join(
+                 "%.1f" % x for x in fleet.get("load", []))),
+             "",
+             "| daemon | release | N | registered (keys) | first | median | last (worst) | lost |"
+             " controller CPU per reconfigure | REQUEST_CONFIG per reconfigure | fleet RSS | fleet PSS |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    series = {}
+    by = {}
+    for row in fleet["push"]:
+        a = aggregate(row)
+        by[(row["kind"], row["release"], row["n"])] = a
+        if a["last"] is not None:
+            series.setdefault("%s %s" % (row["kind"], row["release"]), []).append((row["n"], a["last"]))
+        rss = sum(m[0] for m in row["memory"].values())
+        pss = sum(m[1] for m in row["memory"].values())
+        memory = "%.0f MiB" % (rss / MIB), "%.0f MiB (%.1f per host)" % (pss / MIB, pss / MIB / row["n"])
+        if row["kind"] == "sackd":
+            memory = tuple("%s (munged %.0f)" % (text, row["memory"]["munged"][i] / MIB)
+                           for i, text in enumerate(memory))
+        lines.append("| %s | %s | %d | %d (%d) | %s | %s | %s (%s) | %d | %.3f s | %.1f | %s | %s |" % (
+            row["kind"], row["release"], row["n"], row["registered"], row["keys"], seconds(a["first"]),
+            seconds(a["median"]), seconds(a["last"]), seconds(a["worst"]), a["lost"], a["cpu"],
+            a["rpcs"], memory[0], memory[1]))
+    for note in fleet["notes"]:
+        lines.append("| %s | | | | | | | | | | | |" % note)
+    goals = []
+    for (kind, release, n), a in sorted(by.items()):
+        if kind != "watcher" or release != "26.05":
+            continue
+        s = by.get(("sackd", "26.05", n))
+        if s is not None and a["last"] is not None and s["last"] is not None:
+            goals.append("N=%d: last watcher %s, last sackd %s: %s" % (
+                n, seconds(a["last"]), seconds(s["last"]), "met" if a["last"] <= s["last"] else "missed"))
+    fetches = [a["rpcs"] for (kind, _r, _n), a in by.items() if kind == "watcher"]
+    lines += ["", "Goals: the last watcher no later than the last sackd (%s); 0 fetches per"
+              " reconfigure for watchers that verify pushes (%s)." % (
+                  "; ".join(goals) or "not measured",
+                  "met" if fetches and max(fetches) == 0 else "missed" if fetches else "not measured"),
+              ""]
+    stalled = [(n, a) for (kind, release, n), a in by.items() if release == "24.11"]
+    if stalled:
+        lines += ["24.11 pushes stall? %s." % "; ".join(
+            "N=%d: %s" % (n, "yes (worst last %s, %d lost)" % (seconds(a["worst"]), a["lost"])
+                          if a["worst"] > STALL or a["lost"] else "no (worst last %s)" % seconds(a["worst"]))
+            for n, a in sorted(stalled)), ""]
+    lines += chart(series, fleet["smoke"])
+    lines += ["", "JWT only (`--auth jwt`, SLURM_JWT minted from the controller's key): a push"
+              " cannot be verified, so each one is a hint answered by a fetch after a random delay"
+              " of up to `--hint-delay`. One reconfigure; peak REQUEST_CONFIG in any one second"
+              " (the log's millisecond stamps); stalls: pauses of %g s or more between two"
+              " REQUEST_CONFIG, and hosts whose file came more than %g s after the delay." % (STALL, STALL),
+              "",
+              "| release | N | --hint-delay | landed | median | last | REQUEST_CONFIG | peak per second |"
+              " stalls | late hosts | controller CPU |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in fleet["jwt"]:
+        lines.append("| %s | %d | %s | %d of %d | %s | %s | %d | %d | %s | %d | %.2f s |" % (
+            r["release"], r["n"], "%d s" % r["delay"] if r["delay"] else "default (5 s)",
+            r["n"] - r["lost"], r["n"], seconds(r["median"]), seconds(r["last"]), r["rpcs"], r["peak"],
+            ", ".join("%.1f s" % g for g in r["gaps"]) or "none", r["late"], r["cpu"]))
+    lines += ["", "Boot storms: every host starts at one instant (each waits on one FIFO, opened"
+              " when all wait), with no files yet. Watchers as above; one-shots `bin/straw"
+              " --request client --auth munge --munge-key` (default timeout 10 s, one pass);"
+              " the role (`straw.slurm.configless`, config_facts, `configless_services: false`,"
+              " `configless_packages: false`, `configless_refresh: none`, default"
+              " `configless_retry_for: 60`) by ansible-playbook over N local hosts with forks=N,"
+              " timed from the playbook's start. Stalls as above.", "",
+              "| release | what | got their files | median | last file | failed | REQUEST_CONFIG |"
+              " peak per second | stalls |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in fleet["storms"]:
+        if r.get("why"):
+            lines.append("| %s | %s | failed: %s | | | | | | |"
+                         % (r["release"], r["what"], r["why"].replace("|", "/")))
+        lines.append("| %s | %s | %d of %d | %s | %s | %d | %d | %d | %s |" % (
+            r["release"], r["what"], r["got"], r["n"], seconds(r["median"]), seconds(r["last"]),
+            r["failed"], r["rpcs"], r["peak"], ", ".join("%.1f s" % g for g in r["gaps"]) or "none"))
+    roles = [r for r in fleet["storms"] if r["what"].startswith("role")]
+    if roles and not fleet["smoke"]:
+        lines += ["", "The role ran on %d hosts, not 200: ansible-playbook with forks=200 on 2 cores"
+                  " is a storm of Ansible workers, not of fetches (each fork costs more CPU than the"
+                  " fetch it makes)." % roles[0]["n"]]
+    lines += estimate(fleet, by)
+    return lines
+
+
+def estimate(fleet, by):
+    """What limits the fan-out, and 10,000 hosts on paper from the measured per-host costs."""
+    lines = ["", "What limits the fan-out: slurmctld pushes with a pool of about 50 agents, each"
+             " connecting to one host, sending the files and waiting for the reply, so the time"
+             " to the last host grows with N/50 round trips; each round trip is a connection"
+             " accepted and a push verified by the host (for a watcher, a MUNGE credential"
+             " decoded from the key and the files written by rename; for sackd, munged's"
+             " decode). On one machine the host is the limit as well: every daemon of the fleet"
+             " and the controller share %d cores, so a push waits for a core as much as for the"
+             " network." % fleet["cores"]]
+    big = [(n, a) for (kind, release, n), a in by.items()
+           if kind == "watcher" and release == "26.05" and a["last"]]
+    if big:
+        n, a = max(big)
+        rate = n / a["last"]
+        cpu_per_host = a["cpu"] / n
+        lines += ["", "10,000 hosts, on paper (from N=%d watchers on 26.05): the controller"
+                  " reached %.0f hosts a second and spent %.1f ms of CPU per host per reconfigure,"
+                  " so a reconfigure would take about %.0f s to reach the last of 10,000 hosts and"
+                  " %.0f s of controller CPU, with no fetch at all when pushes are verified"
+                  " (measured: %.1f REQUEST_CONFIG per reconfigure). This machine's cores are"
+                  " shared with the fleet; on real hosts each push costs the controller only its"
+                  " own part." % (n, rate, cpu_per_host * 1e3, 10000 / rate, 10000 * cpu_per_host,
+                                  a["rpcs"])]
+    jwt = [r for r in fleet["jwt"] if r["release"] == "26.05" and not r["delay"]]
+    if jwt and jwt[0]["peak"]:
+        r = jwt[0]
+        lines += ["", "A JWT-only fleet of 10,000 spreads its fetches over `--hint-delay`: the"
+                  " default 5 s asks for %.0f fetches a second, against a peak of %d a second"
+                  " measured here with N=%d; a delay of %.0f s keeps 10,000 hosts at that peak. A"
+                  " MUNGE (or auth/slurm) fleet that verifies pushes needs no fetch and no"
+                  " delay." % (10000 / 5.0, r["peak"], r["n"], 10000 / max(1, r["peak"]))]
     return lines

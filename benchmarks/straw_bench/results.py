@@ -83,6 +83,28 @@ NOTES = [
 ]
 
 
+def replace_section(path, part):
+    """Puts one section's report (its lines, a "## " heading first after blank lines) into
+    the RESULTS.md at path in place of the section with the same number, else before the
+    notes."""
+    heading = next(line for line in part if line.startswith("## "))
+    number = heading.split()[1]  # "8."
+    with open(path) as handle:
+        text = handle.read()
+    body = "\n".join(part).strip("\n")
+    start = text.find("\n## %s " % number)
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        end = end if end >= 0 else len(text)
+        text = text[:start] + "\n\n" + body + "\n" + text[end:]
+    else:
+        notes = text.find("\n## Notes")
+        notes = notes if notes >= 0 else len(text)
+        text = text[:notes].rstrip("\n") + "\n\n" + body + "\n" + text[notes:]
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
 def soak_span(text):
     """(start, end) of the soak section in text, or None when it has none."""
     start = text.find(SOAK_HEADING)

@@ -43,7 +43,8 @@ class WatcherFleet:
     """N `straw --watch` hosts; extra adds to each one's arguments, env to the environment
     (SLURM_JWT, say). ports(i) is where host i listens (None: SlurmdPort, as 24.11 needs)."""
 
-    def __init__(self, c, n, work, extra=(), env=None, port_base=None, name="fleet"):
+    def __init__(self, c, n, work, extra=(), env=None, port_base=None, name="fleet",
+                 barrier=None, stagger=0.0):
         self.c, self.work, self.daemons = c, str(work), []
         os.makedirs(self.work, exist_ok=True)
         environment = {k: v for k, v in os.environ.items() if k != "SLURM_JWT"}
@@ -54,8 +55,12 @@ class WatcherFleet:
                     "--listen-address", address(i), "-o", directory, "--watch"] + list(extra)
             if port_base:
                 argv += ["--listen-port", port_base + i]
+            if barrier is not None:
+                argv = barrier.wrap(argv)
             self.daemons.append(Daemon(in_uts("%s%d" % (name, i), argv), directory + ".log",
                                        environment, "%s%d" % (name, i)))
+            if stagger:
+                time.sleep(stagger)
 
     def watched(self):
         return [os.path.join(self.work, os.path.basename(d.log_path)[:-4], "nodes.conf")
@@ -72,9 +77,82 @@ class WatcherFleet:
 
     def stop(self):
         for d in self.daemons:
-            d.proc.send_signal(signal.SIGTERM)
+            if d.proc.poll() is None:
+                d.proc.send_signal(signal.SIGTERM)
         for d in self.daemons:
             d.stop()
+
+
+class OneShotFleet:
+    """N one-shot `bin/straw` runs, host i in a UTS namespace of its own named NAMEi, writing
+    into work/NAMEi; with a barrier, all of them wait there and go together."""
+
+    def __init__(self, c, n, work, extra=(), env=None, name="shot", barrier=None):
+        self.work, self.daemons = str(work), []
+        environment = {k: v for k, v in os.environ.items() if k != "SLURM_JWT"}
+        environment.update(env or {})
+        for i in range(1, n + 1):
+            directory = os.path.join(self.work, "%s%d" % (name, i))
+            argv = [sys.executable, STRAW, c.server, "--request", "client", "-o", directory] + \
+                list(extra)
+            if barrier is not None:
+                argv = barrier.wrap(argv)
+            self.daemons.append(Daemon(in_uts("%s%d" % (name, i), argv), directory + ".log",
+                                       environment, "%s%d" % (name, i)))
+
+    def watched(self):
+        return [os.path.join(self.work, os.path.basename(d.log_path)[:-4], "nodes.conf")
+                for d in self.daemons]
+
+    def statuses(self):
+        return [d.proc.poll() for d in self.daemons]
+
+    def stop(self):
+        for d in self.daemons:
+            d.stop()
+
+
+class Barrier:
+    """Processes that start together: each waits in opening a FIFO for reading (which blocks
+    until someone opens it for writing), and open() releases them all at once; the FIFO stays
+    open for writing until close(), so that a late one passes at once."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(str(directory), "barrier.fifo")
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        os.mkfifo(self.path)
+        self.fd = None
+
+    def wrap(self, argv):
+        """argv, run once the barrier opens."""
+        return ["sh", "-c", ': < "$0" && exec "$@"', self.path] + [str(a) for a in argv]
+
+    @staticmethod
+    def waiting(pids):
+        """How many of pids wait at a barrier (blocked opening its FIFO)."""
+        count = 0
+        for pid in pids:
+            try:
+                with open("/proc/%d/wchan" % pid) as handle:
+                    count += handle.read().strip() == "wait_for_partner"
+            except OSError:
+                pass
+        return count
+
+    def open(self, pids, timeout=60):
+        """Waits (up to timeout seconds) until every one of pids is at the barrier, then lets
+        them all go; returns that moment (time.monotonic())."""
+        wait_for(lambda: self.waiting(pids) >= len(pids), timeout, step=0.05)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK)
+        return time.monotonic()
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if os.path.exists(self.path):
+            os.unlink(self.path)
 
 
 class SackdFleet:
@@ -122,8 +200,10 @@ class SackdFleet:
         wait_for(lambda: all(os.path.exists(p) for p in self.watched()), timeout, step=0.2)
         return sum(os.path.exists(p) for p in self.watched())
 
-    def memory(self):
-        return sum_memory([pid for pid, _name in self._processes()])
+    def memory(self, comm=None):
+        """(RSS, PSS) of every process in the chroot, or of those whose name is comm."""
+        return sum_memory([pid for pid, _name in self._processes()
+                           if comm is None or command_name(pid) == comm])
 
     def _in(self, argv):
         subprocess.run(["chroot", self.root] + argv, check=True, stdin=subprocess.DEVNULL,
@@ -175,6 +255,14 @@ def sum_memory(pids):
     return rss, pss
 
 
+def command_name(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
 def controller_cpu(c):
     """The controller's CPU seconds so far (its own and its reaped children's)."""
     with open(os.path.join(c.conf_dir, "slurmctld.pid")) as handle:
@@ -200,24 +288,36 @@ def registrations(c, since):
                           log_since(c, since)))
 
 
+#: Seconds to let pass between the hosts' last fetch (or the last push) and a reconfigure:
+#: MUNGE credentials count whole seconds, so a push made in the second of a host's fetch may
+#: hold older files than the host, and the watcher fetches to be sure.
+SETTLE = 1.1
+
+
 def push_round(c, watched, timeout=30.0):
     """One change and `scontrol reconfigure`: the seconds from scontrol's return until each
     path in watched holds the new bytes (None for one that never did), the controller's CPU
-    seconds and the REQUEST_CONFIG RPCs it served meanwhile."""
+    seconds and the REQUEST_CONFIG RPCs it served meanwhile. Start it SETTLE seconds after
+    the hosts' last fetch."""
     wanted = change(c)
     offset, cpu = log_size(c), controller_cpu(c)
     scontrol = subprocess.Popen(["chroot", c.root, "env", "SLURM_CONF=/srv/%s/slurm.conf" % c.name,
                                  "scontrol", "reconfigure"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
     landed, returned = {}, None
+    seen = {path: identity(path) for path in watched}
     end = time.monotonic() + timeout
     while time.monotonic() < end and (returned is None or len(landed) < len(watched)):
         now = time.monotonic()
         if returned is None and scontrol.poll() is not None:
             returned = now
         for path in watched:
-            if path not in landed and content(path) == wanted:
-                landed[path] = now
+            # Read a copy only once it is another file (written by rename) or changed: a
+            # few hundred reads every two milliseconds would take a core from the fleet.
+            if path not in landed and identity(path) != seen[path]:
+                seen[path] = identity(path)
+                if content(path) == wanted:
+                    landed[path] = now
         time.sleep(0.002)
     if returned is None:
         scontrol.wait(120)
@@ -227,6 +327,48 @@ def push_round(c, watched, timeout=30.0):
     return dict(times=[max(0.0, landed[p] - returned) if p in landed else None for p in watched],
                 cpu=controller_cpu(c) - cpu, rpcs=text.count("Processing RPC: REQUEST_CONFIG"),
                 text=text)
+
+
+STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)\] .*Processing RPC: "
+                   r"REQUEST_CONFIG", re.M)
+
+
+def request_times(text):
+    """The moments (seconds since the epoch) of the REQUEST_CONFIG RPCs in a piece of the
+    controller's log, in order."""
+    found = []
+    for stamp in STAMP.findall(text):
+        whole, _dot, fraction = stamp.partition(".")
+        found.append(time.mktime(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) +
+                     (float("0." + fraction) if fraction else 0.0))
+    return found
+
+
+def peak_rate(moments):
+    """The most REQUEST_CONFIG RPCs the controller served in any one second (a sliding
+    window over the log's millisecond stamps)."""
+    best, start = 0, 0
+    for end, moment in enumerate(moments):
+        while moment - moments[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def gaps(moments, least=4.0):
+    """The pauses of at least least seconds between two REQUEST_CONFIG RPCs: a controller
+    that stopped serving while clients waited (24.11 does for 5 s when connections come too
+    fast)."""
+    return [b - a for a, b in zip(moments, moments[1:]) if b - a >= least]
+
+
+def identity(path):
+    """What tells a new version of a file from the old one without reading it."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def summary(times):

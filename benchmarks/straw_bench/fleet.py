@@ -338,6 +338,13 @@ def seconds(value):
     return "-" if value is None else "%.2f s" % value
 
 
+def pauses(found):
+    """The stalls of a run in few words."""
+    if not found:
+        return "none"
+    return "%d (%.1f-%.1f s each)" % (len(found), min(found), max(found))
+
+
 def mid(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -413,7 +420,9 @@ def report(fleet):
     for row in fleet["push"]:
         a = aggregate(row)
         by[(row["kind"], row["release"], row["n"])] = a
-        if a["last"] is not None:
+        # Plotted only where every host registered and took every push: a fleet that could
+        # not register measures the controller's stalls, which the table tells.
+        if a["last"] is not None and not a["lost"] and row["registered"] == row["n"]:
             series.setdefault("%s %s" % (row["kind"], row["release"]), []).append((row["n"], a["last"]))
         rss = sum(m[0] for m in row["memory"].values())
         pss = sum(m[1] for m in row["memory"].values())
@@ -435,7 +444,9 @@ def report(fleet):
         if s is not None and a["last"] is not None and s["last"] is not None:
             goals.append("N=%d: last watcher %s, last sackd %s: %s" % (
                 n, seconds(a["last"]), seconds(s["last"]), "met" if a["last"] <= s["last"] else "missed"))
-    fetches = [a["rpcs"] for (kind, _r, _n), a in by.items() if kind == "watcher"]
+    # Counted where every host registered and took every push: a host that could not
+    # register (24.11 stalling as the fleet started) keeps fetching to start.
+    fetches = [a["rpcs"] for (kind, _r, n), a in by.items() if kind == "watcher" and not a["lost"]]
     lines += ["", "Goals: the last watcher no later than the last sackd (%s); 0 fetches per"
               " reconfigure for watchers that verify pushes (%s)." % (
                   "; ".join(goals) or "not measured",
@@ -454,13 +465,14 @@ def report(fleet):
               " (the log's millisecond stamps); stalls: pauses of %g s or more between two"
               " REQUEST_CONFIG, and hosts whose file came more than %g s after the delay." % (STALL, STALL),
               "",
-              "| release | N | --hint-delay | landed | median | last | REQUEST_CONFIG | peak per second |"
-              " stalls | late hosts | controller CPU |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| release | N | --hint-delay | registered | landed | median | last | REQUEST_CONFIG |"
+              " peak per second | stalls | late hosts | controller CPU |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in fleet["jwt"]:
-        lines.append("| %s | %d | %s | %d of %d | %s | %s | %d | %d | %s | %d | %.2f s |" % (
+        lines.append("| %s | %d | %s | %d | %d of %d | %s | %s | %d | %d | %s | %d | %.2f s |" % (
             r["release"], r["n"], "%d s" % r["delay"] if r["delay"] else "default (5 s)",
-            r["n"] - r["lost"], r["n"], seconds(r["median"]), seconds(r["last"]), r["rpcs"], r["peak"],
-            ", ".join("%.1f s" % g for g in r["gaps"]) or "none", r["late"], r["cpu"]))
+            r["registered"], r["n"] - r["lost"], r["n"], seconds(r["median"]), seconds(r["last"]), r["rpcs"], r["peak"],
+            pauses(r["gaps"]), r["late"], r["cpu"]))
     lines += ["", "Boot storms: every host starts at one instant (each waits on one FIFO, opened"
               " when all wait), with no files yet. Watchers as above; one-shots `bin/straw"
               " --request client --auth munge --munge-key` (default timeout 10 s, one pass);"
@@ -476,7 +488,7 @@ def report(fleet):
                          % (r["release"], r["what"], r["why"].replace("|", "/")))
         lines.append("| %s | %s | %d of %d | %s | %s | %d | %d | %d | %s |" % (
             r["release"], r["what"], r["got"], r["n"], seconds(r["median"]), seconds(r["last"]),
-            r["failed"], r["rpcs"], r["peak"], ", ".join("%.1f s" % g for g in r["gaps"]) or "none"))
+            r["failed"], r["rpcs"], r["peak"], pauses(r["gaps"])))
     roles = [r for r in fleet["storms"] if r["what"].startswith("role")]
     if roles and not fleet["smoke"]:
         lines += ["", "The role ran on %d hosts, not 200: ansible-playbook with forks=200 on 2 cores"
@@ -496,20 +508,37 @@ def estimate(fleet, by):
              " decode). On one machine the host is the limit as well: every daemon of the fleet"
              " and the controller share %d cores, so a push waits for a core as much as for the"
              " network." % fleet["cores"]]
-    big = [(n, a) for (kind, release, n), a in by.items()
-           if kind == "watcher" and release == "26.05" and a["last"]]
-    if big:
+    for kind, what in (("watcher", "watchers"), ("sackd", "sackd")):
+        big = [(n, a) for (k, release, n), a in by.items()
+               if k == kind and release == "26.05" and a["last"]]
+        if not big:
+            continue
         n, a = max(big)
         rate = n / a["last"]
-        cpu_per_host = a["cpu"] / n
-        lines += ["", "10,000 hosts, on paper (from N=%d watchers on 26.05): the controller"
-                  " reached %.0f hosts a second and spent %.1f ms of CPU per host per reconfigure,"
-                  " so a reconfigure would take about %.0f s to reach the last of 10,000 hosts and"
-                  " %.0f s of controller CPU, with no fetch at all when pushes are verified"
-                  " (measured: %.1f REQUEST_CONFIG per reconfigure). This machine's cores are"
-                  " shared with the fleet; on real hosts each push costs the controller only its"
-                  " own part." % (n, rate, cpu_per_host * 1e3, 10000 / rate, 10000 * cpu_per_host,
-                                  a["rpcs"])]
+        row = next(r for r in fleet["push"] if (r["kind"], r["release"], r["n"]) == (kind, "26.05", n))
+        pss = sum(m[1] for m in row["memory"].values()) / n
+        lines += ["", "10,000 %s, on paper (from N=%d on 26.05): the controller reached %.0f hosts"
+                  " a second and spent %.1f ms of CPU per host per reconfigure, so a reconfigure"
+                  " would reach the last of 10,000 hosts after about %.0f s and cost %.0f s of"
+                  " controller CPU, with %.1f REQUEST_CONFIG per reconfigure (verified pushes"
+                  " need no fetch); each host holds %.1f MiB (PSS%s)." % (
+                      what, n, rate, a["cpu"] / n * 1e3, 10000 / rate, 10000 * a["cpu"] / n,
+                      a["rpcs"], pss / MIB, ", sackd with its munged" if kind == "sackd" else "")]
+    lines += ["", "These are upper bounds: the fleet's daemons and the controller share this"
+              " machine's cores, so a push waits for a core as well as for an agent; on real"
+              " hosts each push costs the controller only its own part."]
+    quick = [r for r in fleet["storms"] if r["release"] == "26.05" and r["peak"]]
+    if quick:
+        peak = max(r["peak"] for r in quick)
+        lines += ["", "A boot storm of 10,000: 26.05 served up to %d REQUEST_CONFIG a second here"
+                  " with no stall, so 10,000 first fetches need at least %.0f s of the controller."
+                  " 24.11 is another matter: once about 25 connections come at once it serves 25"
+                  " every 5 s (the stalls above), a queue of 200 waits far longer than a client's"
+                  " 10 s timeout, the controller answers connections whose clients have gone"
+                  " (\"Unexpected missing socket error\" in its log) and the retries keep the queue"
+                  " full: none of 200 one-shots got its files, even with `--retry-for 120`. Against"
+                  " 24.11 a fleet must arrive spread out (`--start-delay`, a staggered boot)." % (
+                      peak, 10000 / peak)]
     jwt = [r for r in fleet["jwt"] if r["release"] == "26.05" and not r["delay"]]
     if jwt and jwt[0]["peak"]:
         r = jwt[0]

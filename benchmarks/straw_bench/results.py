@@ -96,7 +96,7 @@ def replace_section(path, part):
     if start >= 0:
         end = text.find("\n## ", start + 1)
         end = end if end >= 0 else len(text)
-        text = text[:start] + "\n\n" + body + "\n" + text[end:]
+        text = text[:start].rstrip("\n") + "\n\n" + body + "\n" + text[end:]
     else:
         notes = text.find("\n## Notes")
         notes = notes if notes >= 0 else len(text)

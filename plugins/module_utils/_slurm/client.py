@@ -1,3 +1,7 @@
+# -*- coding: utf-8 -*-
+# Copyright: straw.slurm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A fetch session: servers x version negotiation x credentials -> the controller's files.
 
 The session belongs to its caller (bin/straw, the config_facts module, the watcher), which

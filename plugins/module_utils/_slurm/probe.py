@@ -18,7 +18,7 @@ import select
 from . import sockets
 from .errors import ClosedError, NetworkError, ReplyError
 from .frames import LENGTH, FrameReader
-from .transport import Deadline, Judge, resolver_host
+from .transport import Deadline, Judge, closed_early, resolver_host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,12 +61,7 @@ class _Attempt:
         while not reader.complete:
             count = self.sock.recv_into(reader.space(_CHUNK))
             if count == 0:
-                if not reader.started:
-                    raise ClosedError("the controller closed the connection without replying")
-                if reader.body is None:
-                    raise ReplyError("truncated reply: %s" % reader.progress())
-                raise ReplyError("truncated reply: %s before the connection closed"
-                                 % reader.progress().replace(" frame", ""))
+                raise closed_early(reader)
             if reader.received(count) == LENGTH:
                 self.judge(reader)
                 reader.allow()

@@ -15,6 +15,8 @@ days.
 
 from __future__ import annotations
 
+from .frames import LENGTH
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same interface, typed as the socket module's
     import socket as _impl
@@ -98,7 +100,6 @@ def receive(sock: "_impl.socket", reader: "FrameReader", judge: "Callable[[Frame
     when the peer closed first (reader.progress() says how far it got). judge(reader) sees
     the length before anything is allocated for it, and raises to refuse it; seconds_left,
     when given, bounds each read (and raises timeout when nothing is left)."""
-    from .frames import LENGTH
     while not reader.complete:
         if seconds_left is not None:
             sock.settimeout(seconds_left())

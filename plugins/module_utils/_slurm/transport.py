@@ -7,8 +7,8 @@
 slurmctld serves one RPC per connection. The whole exchange runs under one deadline, the
 reply's length is judged (frames.FrameReader tells it first) before anything is allocated
 for it, and a small reply arrives whole in one read. probe.py sends several at once over
-the same Network. What
-else touches a socket is local (munged, the sack socket) or listens (listen.py).
+the same Network. What else touches a socket is local (munged, the sack socket) or listens
+(listen.py).
 """
 
 from __future__ import annotations
@@ -143,11 +143,7 @@ class Network:
                 sock.sendall(frame)
                 judge = Judge(address, sock, self.max_frame, deadline)
                 if not sockets.receive(sock, reader, judge, deadline.left):
-                    if not reader.started:
-                        raise ClosedError("the controller closed the connection without replying")
-                    raise ReplyError("truncated reply: %s%s" % (
-                        reader.progress().replace(" frame", ""),
-                        " before the connection closed" if reader.body is not None else ""))
+                    raise closed_early(reader)
                 return reader.take()
             except sockets.timeout:
                 raise NetworkError("no complete reply within %gs" % timeout) from None
@@ -216,6 +212,17 @@ class Network:
             if isinstance(exc, ssl.SSLCertVerificationError):
                 certificate = self._certificate(address, deadline)
             raise handshake_error(exc, context, address.host, certificate) from None
+
+
+def closed_early(reader: FrameReader) -> SlurmConfigError:
+    """The error for a controller that closed before its reply was whole: nothing at all,
+    a length cut short, or a body cut short."""
+    if not reader.started:
+        return ClosedError("the controller closed the connection without replying")
+    if reader.body is None:
+        return ReplyError("truncated reply: %s" % reader.progress())
+    return ReplyError("truncated reply: %s before the connection closed"
+                      % reader.progress().replace(" frame", ""))
 
 
 class Judge:

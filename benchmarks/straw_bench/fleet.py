@@ -27,14 +27,6 @@ TITLE = "fleet"
 IN_SMOKE = False
 HOST_PORTS = 18750     # host i listens on HOST_PORTS + i where the release pushes there
 STAGGER = 0.05         # seconds between two hosts' starts outside the storms
-
-
-def stagger(release):
-    """A watcher makes two connections as it starts (a fetch, a registration): ten hosts a
-    second stay under the rate that stalls 24.11 (see the notes), twenty on 26.05."""
-    return 0.1 if release == "24.11" else STAGGER
-
-
 STALL = 4.0            # a pause this long between two REQUEST_CONFIG while hosts wait
 BENCHMARKS = os.path.join(ROOT, "benchmarks")
 PLOT = os.path.join(BENCHMARKS, "fleet.png")
@@ -43,7 +35,12 @@ SACKD_SOURCE = os.path.join(CACHE, "sackd-forky")
 PUSH = (("watcher", "26.05", "fleetkw26", 18700), ("sackd", "26.05", "fleetks26", 18702),
         ("watcher", "24.11", "fleetkw24", 18704))
 JWT = (("26.05", "fleetkj26", 18706), ("24.11", "fleetkj24", 18708))
-STORM = (("26.05", "fleetkb26", 18710), ("24.11", "fleetkb24", 18712))
+# The lab's controllers resolve from /etc/hosts; "dns" sends their every lookup to this
+# machine's DNS, which drops bursts of queries, as a site's slow resolver would (24.11 looks
+# up each connection's peer before it serves the next; 26.05 does not for loopback peers).
+STORM = (("26.05", "fleetkb26", 18710, "files"), ("24.11", "fleetkb24", 18712, "files"),
+         ("24.11", "fleetkd24", 18714, "dns"))
+RESOLVERS = {"files": "", "dns": ", slow resolver"}
 
 
 class Plan(NamedTuple):
@@ -57,7 +54,7 @@ class Plan(NamedTuple):
 
 
 FULL = Plan(sizes=(50, 100, 200), rounds=3, jwt_size=200, jwt_delays=(None, 30), storm_size=200,
-            role_size=50, smoke=False)
+            role_size=100, smoke=False)
 SMOKE = Plan(sizes=(5,), rounds=1, jwt_size=5, jwt_delays=(None,), storm_size=5, role_size=5,
              smoke=True)
 
@@ -136,7 +133,7 @@ def push_phase(plan, work):
                 if kind == "watcher":
                     def make(c=c, n=n, here=here, release=release):
                         return WatcherFleet(c, n, here, munge_extra(c), port_base=listen_base(release),
-                                            stagger=stagger(release))
+                                            stagger=STAGGER)
                 else:
                     def make(c=c, n=n, root=root):
                         return SackdFleet(root, c, n, HOST_PORTS)
@@ -165,7 +162,7 @@ def jwt_phase(plan, work):
                 os.makedirs(here)
                 extra = ["--auth", "jwt"] + (["--hint-delay", delay] if delay else [])
                 fleet = WatcherFleet(c, plan.jwt_size, here, extra, env={"SLURM_JWT": token},
-                                     port_base=listen_base(release), stagger=stagger(release),
+                                     port_base=listen_base(release), stagger=STAGGER,
                                      name="jwt")
                 try:
                     got = fleet.registered(60 + plan.jwt_size * 0.3)
@@ -282,15 +279,16 @@ def role_storm(c, n, work):
 def storm_phase(plan, work):
     rows = []
     n = plan.storm_size
-    for release, name, port in STORM:
-        c = fresh_controller(release, name, port)
+    for release, name, port, resolver in STORM:
+        c = fresh_controller(release, name, port, dict(os.environ, STRAW_LAB_RESOLVER=resolver))
+        label = release + RESOLVERS[resolver]
         try:
             kinds = (("watchers", None), ("one-shot", []), ("one-shot --retry-for 120",
                                                             ["--retry-for", "120"]))
             for what, extra in kinds:
-                print("benchmarks: fleet: a boot storm of %d %s on %s" % (n, what, release),
+                print("benchmarks: fleet: a boot storm of %d %s on %s" % (n, what, label),
                       flush=True)
-                here = os.path.join(work, "storm-%s-%s" % (release, what.split()[-1]))
+                here = os.path.join(work, "storm-%s-%s-%s" % (release, resolver, what.split()[-1]))
                 os.makedirs(here)
                 barrier = Barrier(here)
                 if extra is None:
@@ -301,7 +299,10 @@ def storm_phase(plan, work):
                     fleet = OneShotFleet(c, n, here, ["--auth", "munge", "--munge-key", c.munge_key]
                                          + extra, barrier=barrier)
                     rows.append(storm(c, "%d %s" % (n, what), fleet, barrier, 150, False))
+                rows[-1]["release"] = label
                 time.sleep(6)  # a stall the storm provoked is over before the next one
+            if resolver != "files":  # the role's own runs, where the controller resolves
+                continue
             print("benchmarks: fleet: the role on %d hosts at once on %s" % (plan.role_size, release),
                   flush=True)
             row = role_storm(c, plan.role_size, work)
@@ -402,7 +403,7 @@ def report(fleet):
              " port, so a lab controller takes N of them for N hosts (tests/integration/fleet.py)."
              " Watchers: `bin/straw --watch --request client --interval 600 --listen-address"
              " 127.0.1.i --auth munge --munge-key` (the controller's key, no munged; pushes"
-             " verified), started %.2f s apart (0.1 s on 24.11). sackd (Debian's 26.05): each its own munged with a"
+             " verified), started %.2f s apart. sackd (Debian's 26.05): each its own munged with a"
              " TEST-NET origin, its own runtime directory and `--port`, as SlurmUser. One"
              " controller per kind and release; each round is a new line in nodes.conf, then"
              " `scontrol reconfigure`, timed from scontrol's return until each host's copy holds"
@@ -493,7 +494,7 @@ def report(fleet):
     if roles and not fleet["smoke"]:
         lines += ["", "The role ran on %d hosts, not 200: ansible-playbook with forks=200 on 2 cores"
                   " is a storm of Ansible workers, not of fetches (each fork costs more CPU than the"
-                  " fetch it makes)." % roles[0]["n"]]
+                  " fetch it makes), and its time is Ansible's." % roles[0]["n"]]
     lines += estimate(fleet, by)
     return lines
 
@@ -531,14 +532,23 @@ def estimate(fleet, by):
     if quick:
         peak = max(r["peak"] for r in quick)
         lines += ["", "A boot storm of 10,000: 26.05 served up to %d REQUEST_CONFIG a second here"
-                  " with no stall, so 10,000 first fetches need at least %.0f s of the controller."
-                  " 24.11 is another matter: once about 25 connections come at once it serves 25"
-                  " every 5 s (the stalls above), a queue of 200 waits far longer than a client's"
-                  " 10 s timeout, the controller answers connections whose clients have gone"
-                  " (\"Unexpected missing socket error\" in its log) and the retries keep the queue"
-                  " full: none of 200 one-shots got its files, even with `--retry-for 120`. Against"
-                  " 24.11 a fleet must arrive spread out (`--start-delay`, a staggered boot)." % (
-                      peak, 10000 / peak)]
+                  " with no stall, so 10,000 first fetches need at least %.0f s of the"
+                  " controller." % (peak, 10000 / peak)]
+    slow = [r for r in fleet["storms"] if r["release"].endswith(RESOLVERS["dns"])]
+    if slow:
+        lines += ["", "24.11 and its resolver. 24.11's slurmctld names every connection it accepts"
+                  " by its peer's host name, a reverse lookup made before it accepts the next"
+                  " (conmgr; 26.05 does not look up loopback peers). Where the resolver drops a"
+                  " query, every client waits for glibc's 5-s timeout: the stalls of the rows"
+                  " marked slow resolver, whose controller asks this machine's DNS, which drops"
+                  " bursts of queries. An earlier run of this section measured every 24.11 row"
+                  " that way (the lab's chroots had no /etc/hosts), and 24.11 looked unable to"
+                  " take a storm; resolving from /etc/hosts, it takes one as 26.05 does. Under a"
+                  " slow resolver the queue drains only if clients stay in it: a pass that timed"
+                  " out waits twice as long at the next (%s)." % "; ".join(
+                      "%s: %d of %d%s" % (r["what"], r["got"], r["n"],
+                                          ", last after %s" % seconds(r["last"]) if r["last"] else "")
+                      for r in slow)]
     jwt = [r for r in fleet["jwt"] if r["release"] == "26.05" and not r["delay"]]
     if jwt and jwt[0]["peak"]:
         r = jwt[0]

@@ -379,10 +379,10 @@ def summary(times):
     return got[0], statistics.median(got), got[-1], len(times) - len(got)
 
 
-def fresh_controller(release, name, port):
+def fresh_controller(release, name, port, env=None):
     """A lab controller with no registration remembered from an earlier run (they live in
-    its StateSaveLocation, /srv/NAME/state)."""
-    c = lab.up(release, name=name, port=port)
+    its StateSaveLocation, /srv/NAME/state); env is the lab's environment (its STRAW_LAB_*)."""
+    c = lab.up(release, name=name, port=port, env=env)
     lab.down(c)
     shutil.rmtree(os.path.join(c.conf_dir, "state"), ignore_errors=True)
-    return lab.up(release, name=name, port=port)
+    return lab.up(release, name=name, port=port, env=env)

@@ -7,7 +7,8 @@ import pytest
 
 from _slurm import client
 from _slurm.auth.jwt_credentials import JwtCredentials
-from _slurm.errors import ClosedError, FetchError, NetworkError, NotSlurmError, RequestError
+from _slurm.errors import (ClosedError, FetchError, NetworkError, NotSlurmError, RequestError,
+                           SlowError)
 from _slurm.transport import Address
 from fixtures.simulated import Controller
 
@@ -16,11 +17,12 @@ class Flaky:
     """Fails with error the first times it is asked, then answers as a 26.05 controller."""
 
     def __init__(self, times, error):
-        self.times, self.error, self.asked = times, error, []
+        self.times, self.error, self.asked, self.timeouts = times, error, [], []
         self.controller = Controller(45, [42, 43, 44, 45], "close")
 
     def __call__(self, address, frame, timeout):
         self.asked.append((address, time.monotonic()))
+        self.timeouts.append(timeout)
         if len(self.asked) <= self.times:
             raise self.error
         return self.controller(address, frame, timeout)
@@ -75,6 +77,25 @@ def test_retry_for_keeps_trying_a_stalled_controller():
     started = time.monotonic()
     assert session(flaky, backoff=0.05, retry_for=20).fetch().release == "26.05"
     assert len(flaky.asked) == 6 and time.monotonic() - started < 5  # 4 failures, 46, 45
+
+
+def test_a_controller_too_slow_to_answer_is_given_longer_each_pass():
+    """A queue of clients that all give up after the same timeout and join its back again is
+    never served: each pass waits twice as long for a slow controller, within retry_for."""
+    flaky = Flaky(3, SlowError("no complete reply within 1s"))
+    assert session(flaky, timeout=1, backoff=0.01, retries=3, retry_for=20).fetch()
+    assert flaky.timeouts[:4] == [1, 2, 4, 8]
+    refused = Flaky(3, NetworkError("cannot connect: Connection refused"))
+    assert session(refused, timeout=1, backoff=0.01, retry_for=20).fetch()
+    assert set(refused.timeouts) == {1}  # refused at once: no reason to wait longer
+
+
+def test_patience_never_runs_past_retry_for():
+    flaky = Flaky(10 ** 6, SlowError("no complete reply within 1s"))
+    with pytest.raises(FetchError):
+        session(flaky, timeout=0.2, backoff=0.01, retry_for=0.6).fetch()
+    assert flaky.timeouts[1] == 0.4 and all(t <= 0.6 for t in flaky.timeouts)
+    assert min(flaky.timeouts) == 0.2  # never under the timeout given
 
 
 def test_retry_for_ends_on_time_and_names_the_last_failures():

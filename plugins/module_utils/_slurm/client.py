@@ -19,7 +19,7 @@ import time
 from . import return_codes as rcs
 from .attempt import Request, attempt
 from .errors import (ControllerError, FetchError, NetworkError, ReplyError, RequestError,
-                     SlurmConfigError)
+                     SlowError, SlurmConfigError)
 from .messages import (CONFIG_REQUEST_CLIENT, CONFIG_REQUEST_SACKD, CONFIG_REQUEST_SLURMD,
                        ConfigFile, ConfigReply)
 from .transport import DEFAULT_MAX_FRAME, Address, Network, parse_address
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT}
 #: The longest wait between passes over the servers while retry_for lasts.
 RETRY_WAIT_MAX = 30.0
+#: The longest a later pass waits for a controller that was too slow to answer in time.
+PATIENCE_MAX = 120.0
 
 
 class FetchResult(NamedTuple):
@@ -95,7 +97,10 @@ class Session:
     negotiated). retries is the number of passes over the servers, backoff the wait before
     the second (doubling after, drawn at random: pace.Backoff); retry_for keeps passing over
     them until that many seconds have gone by, while what failed may pass (an unreachable,
-    busy, stalled or standby controller). versions_path is a known_versions file: its
+    busy, stalled or standby controller). A controller that took the connection but did not
+    answer in time is given twice as long on the next pass (up to PATIENCE_MAX, and never
+    past retry_for): a queue of clients that all give up at the same timeout and join its
+    back again is never served. versions_path is a known_versions file: its
     versions are tried first, and a negotiated one is written back when remember is set.
     exchange and exchange_all replace the network (tests' simulated controllers); without
     exchange_all, the versions a negotiation tries go one after the other.
@@ -148,6 +153,7 @@ class Session:
         attempts: List[Tuple[str, SlurmConfigError]] = []
         waits: Optional[Backoff] = None
         until = time.monotonic() + self.retry_for
+        patience: Dict[Address, float] = {}
         passes = 0
         while passes < self.retries or time.monotonic() < until:
             if passes and not any(_passing(error) for _server, error in attempts[-len(self.servers):]):
@@ -165,9 +171,13 @@ class Session:
                 del attempts[:]
             for address in self.servers:
                 try:
-                    version, reply = self.negotiate(address, asked)
+                    version, reply = self.negotiate(address, self._patient(
+                        asked, patience.get(address), until if passes > self.retries else None))
                 except SlurmConfigError as error:
                     attempts.append((str(address), error))
+                    if isinstance(error, SlowError):
+                        patience[address] = min(2 * patience.get(address, self.timeout),
+                                                PATIENCE_MAX)
                     if isinstance(error, RequestError) or not _retryable(error):
                         raise FetchError(attempts) from None
                     continue
@@ -175,6 +185,16 @@ class Session:
                 return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
                                    release_of(reply.version), _missing_includes(reply), address)
         raise FetchError(attempts)
+
+    def _patient(self, asked: Request, patience: Optional[float],
+                 until: Optional[float]) -> Request:
+        """asked, waiting patience seconds for each reply (within retry_for: no later than
+        until, and never less than the timeout given)."""
+        if patience is None:
+            return asked
+        if until is not None:
+            patience = max(self.timeout, min(patience, until - time.monotonic()))
+        return asked._replace(timeout=patience)
 
     def negotiate(self, address: Address, request: Request) -> Tuple[int, ConfigReply]:
         """One controller: a version it accepts, and its reply; raises what it told us.

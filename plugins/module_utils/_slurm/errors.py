@@ -90,6 +90,11 @@ class NetworkError(SlurmConfigError):
     """The network's side: connection refused, timed out, or closed early."""
 
 
+class SlowError(NetworkError):
+    """The controller took the connection but did not answer in time: a busy controller,
+    which a longer wait may still serve."""
+
+
 class ClosedError(NetworkError):
     """The controller closed the connection without sending a single byte."""
 

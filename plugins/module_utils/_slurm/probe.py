@@ -16,7 +16,7 @@ from __future__ import annotations
 import select
 
 from . import sockets
-from .errors import ClosedError, NetworkError, ReplyError
+from .errors import ClosedError, NetworkError, ReplyError, SlowError
 from .frames import LENGTH, FrameReader
 from .transport import Deadline, Judge, closed_early, resolver_host
 
@@ -143,7 +143,7 @@ def exchange_all(network: "Network", address: "Address", frames: "Dict[int, byte
         if not settled(outcomes):  # the deadline passed: what is still open timed out
             for attempt in attempts.values():
                 if attempt.key not in outcomes:
-                    outcomes[attempt.key] = NetworkError("no complete reply within %gs" % timeout)
+                    outcomes[attempt.key] = SlowError("no complete reply within %gs" % timeout)
     finally:
         for attempt in attempts.values():
             attempt.sock.close()

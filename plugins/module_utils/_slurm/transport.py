@@ -17,7 +17,7 @@ import errno
 import time
 
 from . import sockets
-from .errors import ClosedError, NetworkError, ReplyError, SlurmConfigError
+from .errors import ClosedError, NetworkError, ReplyError, SlowError, SlurmConfigError
 from .frames import FrameReader
 
 TYPE_CHECKING = False
@@ -146,7 +146,7 @@ class Network:
                     raise closed_early(reader)
                 return reader.take()
             except sockets.timeout:
-                raise NetworkError("no complete reply within %gs" % timeout) from None
+                raise SlowError("no complete reply within %gs" % timeout) from None
             except ConnectionResetError:
                 if not reader.started and tls is None:
                     self._check_for_tls(address, deadline)

@@ -14,9 +14,10 @@ from typing import NamedTuple, Optional, Tuple
 
 import lab
 from _slurm.auth.jwt import mint_token
-from fleet import (SETTLE, Barrier, OneShotFleet, SackdFleet, WatcherFleet, fresh_controller,
-                   gaps, log_since, log_size, peak_rate, push_round, registrations,
-                   request_times, summary)
+import debian_chroot
+from fleet import (SETTLE, Barrier, OneShotFleet, SackdFleet, SlurmdFleet, WatcherFleet,
+                   add_slurmd_nodes, fresh_controller, gaps, log_since, log_size, peak_rate,
+                   push_round, registrations, request_times, summary)
 from straw_bench.measuring import CACHE, MIB, ROOT
 from straw_bench.playbooks import ansible_env, ansible_tool
 from watching import SLURM_UID
@@ -31,6 +32,8 @@ STALL = 4.0            # a pause this long between two REQUEST_CONFIG while host
 BENCHMARKS = os.path.join(ROOT, "benchmarks")
 PLOT = os.path.join(BENCHMARKS, "fleet.png")
 SACKD_SOURCE = os.path.join(CACHE, "sackd-forky")
+SLURMD_PORTS = 19000   # configless slurmd i listens on SLURMD_PORTS + i
+SUITES = {"26.05": "forky", "24.11": "trixie"}
 # Controllers: name, port (SlurmdPort is port + 1).
 PUSH = (("watcher", "26.05", "fleetkw26", 18700), ("sackd", "26.05", "fleetks26", 18702),
         ("watcher", "24.11", "fleetkw24", 18704))
@@ -218,6 +221,29 @@ def storm(c, what, fleet, barrier, timeout, watchers):
                 rpcs=len(moments), peak=peak_rate(moments), gaps=gaps(moments, STALL))
 
 
+def slurmd_storm(c, n, work, label):
+    """n configless slurmd (Debian's, the controller's release) started at one instant, as
+    sackd's fleet runs: each its own host; timed until its conf-cache holds the files."""
+    suite = SUITES.get(c.release)
+    root, why = debian_chroot.build(os.path.join(CACHE, "slurmd-%s" % suite), suite,
+                                    "slurmd,munge,procps", "slurmd")
+    if root is None:
+        return dict(release=label, what="%d configless slurmd" % n, n=n, got=0, last=None,
+                    median=None, failed=0, rpcs=0, peak=0, gaps=[], why=why)
+    print("benchmarks: fleet: a boot storm of %d configless slurmd on %s" % (n, label), flush=True)
+    if add_slurmd_nodes(c, n, SLURMD_PORTS) is None:
+        return dict(release=label, what="%d configless slurmd" % n, n=n, got=0, last=None,
+                    median=None, failed=0, rpcs=0, peak=0, gaps=[],
+                    why="the controller did not take the nodes sd1..sd%d" % n)
+    here = os.path.join(work, "storm-slurmd-%s" % label.replace(" ", "").replace(",", "-"))
+    os.makedirs(here)
+    barrier = Barrier(here)
+    fleet = SlurmdFleet(root, c, n, barrier=barrier)
+    row = storm(c, "%d configless slurmd" % n, fleet, barrier, 90, True)
+    row["release"] = label
+    return row
+
+
 def role_storm(c, n, work):
     """The role on n local hosts at once (forks=n), each writing its own directory."""
     playbook = ansible_tool("ansible-playbook")
@@ -301,11 +327,13 @@ def storm_phase(plan, work):
                     rows.append(storm(c, "%d %s" % (n, what), fleet, barrier, 150, False))
                 rows[-1]["release"] = label
                 time.sleep(6)  # a stall the storm provoked is over before the next one
-            if resolver != "files":  # the role's own runs, where the controller resolves
-                continue
-            print("benchmarks: fleet: the role on %d hosts at once on %s" % (plan.role_size, release),
-                  flush=True)
-            row = role_storm(c, plan.role_size, work)
+            if resolver == "files":  # the role's own runs, where the controller resolves
+                print("benchmarks: fleet: the role on %d hosts at once on %s"
+                      % (plan.role_size, release), flush=True)
+                row = role_storm(c, plan.role_size, work)
+                if row is not None:
+                    rows.append(row)
+            row = slurmd_storm(c, n, work, label)  # last: its nodes stay in the configuration
             if row is not None:
                 rows.append(row)
         finally:
@@ -480,7 +508,12 @@ def report(fleet):
               " the role (`straw.slurm.configless`, config_facts, `configless_services: false`,"
               " `configless_packages: false`, `configless_refresh: none`, default"
               " `configless_retry_for: 60`) by ansible-playbook over N local hosts with forks=N,"
-              " timed from the playbook's start. Stalls as above.", "",
+              " timed from the playbook's start; configless slurmd (Debian's, of the controller's"
+              " release: `slurmd -D --conf-server`, each its own host as sackd's above, with its"
+              " own /run and spool directory, nodes sd1..sdN added to nodes.conf and"
+              " `CgroupPlugin=disabled`, as this machine has no cgroup a slurmd could use),"
+              " timed until its conf-cache holds nodes.conf, run last on each controller. Stalls"
+              " as above.", "",
               "| release | what | got their files | median | last file | failed | REQUEST_CONFIG |"
               " peak per second | stalls |", "|---|---|---|---|---|---|---|---|---|"]
     for r in fleet["storms"]:

@@ -54,9 +54,9 @@ def interleave(repetitions, **contestants):
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-#: Between two whole commands against one controller: 24.11 stops serving for 5 s when
-#: connections come faster than about twenty a second (see the notes), and a benchmark that
-#: provoked that would measure the controller's stall, not the command.
+#: Between two whole commands against one controller: a controller that looks up each peer
+#: (24.11) against a resolver that drops bursts stops serving for 5 s (see the notes), and a
+#: benchmark that provoked that would measure the resolver, not the command.
 SPACING = 0.1
 
 

@@ -155,12 +155,12 @@ class Barrier:
             os.unlink(self.path)
 
 
-class SackdFleet:
-    """N sackd hosts in one sackd chroot (tests/integration/sackd.py builds it), each in its
-    own UTS and mount namespaces with its own munged and runtime directory, --port
-    port_base + i. Needs 25.05+ (--port)."""
+class ChrootFleet:
+    """N hosts of Slurm's own daemons in one chroot of theirs (tests/integration/
+    debian_chroot.py builds it), each in its own UTS and mount namespaces, with a munged of its
+    own (the controller's key, a TEST-NET origin) and a directory /run/fleet/i."""
 
-    def __init__(self, root, c, n, port_base):
+    def __init__(self, root, c, n):
         self.root, self.c, self.n, self.mounted, self.daemons = root, c, n, [], []
         for target, how in (("proc", ["-t", "proc", "proc"]), ("dev", ["--bind", "/dev"])):
             path = os.path.join(root, target)
@@ -173,32 +173,25 @@ class SackdFleet:
         shutil.copyfile(c.munge_key, key)
         self._in(["chown", "munge:", "/etc/munge/munge.key"])
         os.chmod(key, 0o400)
-        for i in range(1, n + 1):
-            here = "/run/fleet/%d" % i
-            self._in(["install", "-d", "-o", "munge", "-g", "munge", here + "/munge"])
-            self._in(["install", "-d", "-o", "slurm", "-g", "slurm", here + "/slurm"])
-            self._in(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "--num-threads=1",
-                      "--socket=%s/munge/munge.socket.2" % here, "--pid-file=%s/munge/pid" % here,
-                      "--seed-file=%s/munge/seed" % here, "--log-file=%s/munge/log" % here,
-                      "--origin=%s.%d" % (TESTNETS[(i - 1) // 250], 1 + (i - 1) % 250)])
-        for i in range(1, n + 1):
-            here = os.path.join(root, "run", "fleet", str(i))
-            script = ('mount --bind "$1/slurm" "$3/run/slurm" && mount --bind "$1/munge" '
-                      '"$3/run/munge" && exec chroot --userspec=slurm:slurm "$3" env '
-                      'RUNTIME_DIRECTORY=/run/slurm /usr/sbin/sackd -D --conf-server "$2" '
-                      '--port "$4"')
-            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                    here, c.server, root, str(port_base + i)]
-            self.daemons.append(Daemon(in_uts("sackd%d" % i, argv), here + "/sackd.log",
-                                       label="sackd%d" % i))
 
-    def watched(self):
-        return [os.path.join(self.root, "run", "fleet", str(i), "slurm", "conf", "nodes.conf")
-                for i in range(1, self.n + 1)]
+    def here(self, i):
+        """Host i's directory, as seen inside the chroot."""
+        return "/run/fleet/%d" % i
+
+    def _munged(self, i, munge):
+        """Starts host i's munged, its socket in munge (a directory inside the chroot)."""
+        self._in(["install", "-d", "-o", "munge", "-g", "munge", munge])
+        self._in(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "--num-threads=1",
+                  "--socket=%s/munge.socket.2" % munge, "--pid-file=%s/pid" % munge,
+                  "--seed-file=%s/seed" % munge, "--log-file=%s/log" % munge,
+                  "--origin=%s.%d" % (TESTNETS[(i - 1) // 250], 1 + (i - 1) % 250)])
 
     def registered(self, timeout):
         wait_for(lambda: all(os.path.exists(p) for p in self.watched()), timeout, step=0.2)
         return sum(os.path.exists(p) for p in self.watched())
+
+    def watched(self):
+        raise NotImplementedError
 
     def memory(self, comm=None):
         """(RSS, PSS) of every process in the chroot, or of those whose name is comm."""
@@ -231,12 +224,101 @@ class SackdFleet:
                 continue
             break
 
+    def statuses(self):
+        return [d.proc.poll() for d in self.daemons]
+
     def stop(self):
         for d in self.daemons:
             d.stop()
         self._kill_leftovers()
         for path in reversed(self.mounted):
             subprocess.run(["umount", path], check=False)
+
+
+class SackdFleet(ChrootFleet):
+    """N sackd hosts, each with its runtime directory and --port port_base + i (25.05+)."""
+
+    def __init__(self, root, c, n, port_base):
+        super().__init__(root, c, n)
+        for i in range(1, n + 1):
+            self._in(["install", "-d", "-o", "slurm", "-g", "slurm", self.here(i) + "/slurm"])
+            self._munged(i, self.here(i) + "/munge")
+        for i in range(1, n + 1):
+            here = os.path.join(root, "run", "fleet", str(i))
+            script = ('mount --bind "$1/slurm" "$3/run/slurm" && mount --bind "$1/munge" '
+                      '"$3/run/munge" && exec chroot --userspec=slurm:slurm "$3" env '
+                      'RUNTIME_DIRECTORY=/run/slurm /usr/sbin/sackd -D --conf-server "$2" '
+                      '--port "$4"')
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                    here, c.server, root, str(port_base + i)]
+            self.daemons.append(Daemon(in_uts("sackd%d" % i, argv), here + "/sackd.log",
+                                       label="sackd%d" % i))
+
+    def watched(self):
+        return [os.path.join(self.root, "run", "fleet", str(i), "slurm", "conf", "nodes.conf")
+                for i in range(1, self.n + 1)]
+
+
+SLURMD_NAME = "sd"  # the configless slurmd hosts' node names: sd1, sd2, ...
+
+
+def add_slurmd_nodes(c, n, port_base):
+    """Nodes sd1..sdN in c's nodes.conf (host i at address(i), its slurmd on port_base + i),
+    and no cgroup plugin (this machine has no cgroup a slurmd could use); then `scontrol
+    reconfigure`, which 24.11+ applies by restarting the controller."""
+    path = os.path.join(c.conf_dir, "nodes.conf")
+    with open(path) as handle:
+        lines = [line for line in handle.read().splitlines()
+                 if not line.startswith("NodeName=%s" % SLURMD_NAME)]
+    nodes = ["NodeName=%s%d NodeAddr=%s Port=%d CPUs=2 State=UNKNOWN"
+             % (SLURMD_NAME, i, address(i), port_base + i) for i in range(1, n + 1)]
+    at = next((k for k, line in enumerate(lines) if line.startswith("PartitionName")), len(lines))
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines[:at] + nodes + lines[at:]) + "\n")
+    with open(os.path.join(c.conf_dir, "cgroup.conf"), "w") as handle:
+        handle.write("CgroupPlugin=disabled\n")
+    subprocess.run(["chroot", c.root, "env", "SLURM_CONF=/srv/%s/slurm.conf" % c.name, "scontrol",
+                    "reconfigure"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=False, timeout=120)
+    shown = ["chroot", c.root, "env", "SLURM_CONF=/srv/%s/slurm.conf" % c.name, "scontrol",
+             "show", "node", "%s%d" % (SLURMD_NAME, n)]
+    return wait_for(lambda: subprocess.run(shown, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL).returncode == 0, 60, step=0.5)
+
+
+class SlurmdFleet(ChrootFleet):
+    """N configless slurmd hosts (`slurmd --conf-server`), host i named sdi, with its own
+    /run (its munged, its pid file) and its own SlurmdSpoolDir, where the fetched files land
+    (conf-cache); with a barrier, all of them wait there and go together."""
+
+    def __init__(self, root, c, n, barrier=None):
+        super().__init__(root, c, n)
+        spool = "/var/spool/slurmd-%s" % c.name
+        self._in(["mkdir", "-p", spool])
+        # The hosts resolve each other from /etc/hosts, as a site's nodes do: this machine's
+        # DNS drops bursts of queries, which would measure the resolver.
+        with open(os.path.join(root, "etc", "hosts"), "w") as handle:
+            handle.write("127.0.0.1 localhost\n" + "".join(
+                "%s %s%d\n" % (address(i), SLURMD_NAME, i) for i in range(1, n + 1)))
+        subprocess.run(["sed", "-i", "s/^hosts:.*/hosts: files/",
+                        os.path.join(root, "etc", "nsswitch.conf")], check=True)
+        for i in range(1, n + 1):
+            self._in(["mkdir", "-p", self.here(i) + "/spool", self.here(i) + "/run"])
+            self._munged(i, self.here(i) + "/run/munge")
+        for i in range(1, n + 1):
+            here = os.path.join(root, "run", "fleet", str(i))
+            script = ('mount --bind "$1/spool" "$3$5" && mount --bind "$1/run" "$3/run" && '
+                      'exec chroot "$3" /usr/sbin/slurmd -D --conf-server "$2" -N "$4"')
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                    here, c.server, root, "%s%d" % (SLURMD_NAME, i), spool]
+            if barrier is not None:
+                argv = barrier.wrap(argv)
+            self.daemons.append(Daemon(in_uts("%s%d" % (SLURMD_NAME, i), argv),
+                                       here + "/slurmd.log", label="slurmd%d" % i))
+
+    def watched(self):
+        return [os.path.join(self.root, "run", "fleet", str(i), "spool", "conf-cache",
+                             "nodes.conf") for i in range(1, self.n + 1)]
 
 
 def sum_memory(pids):

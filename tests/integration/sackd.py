@@ -7,45 +7,21 @@ import signal
 import subprocess
 import time
 
-import lab
+import debian_chroot
 from _slurm.versions import version_of
 from daemons import Daemon
 
-READY = ".bench-ready"  # in a finished chroot
+PACKAGES = "slurmctld,munge,slurm-client,sackd,procps"
 
 
 def ready(root):
-    return os.path.exists(os.path.join(root, READY))
+    return debian_chroot.ready(root)
 
 
 def build(root, suite):
     """(root, None) once root is a chroot of Debian suite with sackd and munged, built now
     unless it is there; (None, why) when it cannot be. The build's log is root + ".log"."""
-    if ready(root):
-        return root, None
-    if not shutil.which("mmdebstrap"):
-        return None, "mmdebstrap is missing, so its chroot cannot be built"
-    temporary = root + ".tmp"
-    if lab.mounts_under(temporary):
-        return None, "%s has mounts; unmount them by hand" % temporary
-    shutil.rmtree(temporary, ignore_errors=True)
-    log_path = root + ".log"
-    with open(log_path, "w") as log:
-        built = subprocess.run(["mmdebstrap", '--aptopt=Acquire::Check-Valid-Until "false"',
-                                "--variant=essential",
-                                "--include=slurmctld,munge,slurm-client,sackd,procps",
-                                suite, temporary, lab.mirror()], stdout=log,
-                               stderr=subprocess.STDOUT, check=False)
-    if built.returncode != 0:
-        with open(log_path, errors="replace") as handle:
-            text = handle.read()
-        shutil.rmtree(temporary, ignore_errors=True)
-        if "sackd" in text and ("Unable to locate" in text or "no installation candidate" in text):
-            return None, "Debian %s has no sackd package" % suite
-        return None, "mmdebstrap failed (log: %s)" % log_path
-    open(os.path.join(temporary, READY), "w").close()
-    os.rename(temporary, root)
-    return root, None
+    return debian_chroot.build(root, suite, PACKAGES, "sackd")
 
 
 class SackdHost:

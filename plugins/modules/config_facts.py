@@ -130,7 +130,11 @@ options:
     type: str
     default: auto
   timeout:
-    description: Seconds allowed for each controller (connect and reply).
+    description:
+      - Seconds allowed for each controller (connect and reply).
+      - A controller that took the connection but did not answer in time is given twice as long
+        at the next pass, up to 120 seconds, so that hosts queued at a busy controller stay in
+        its queue.
     type: float
     default: 10
   retries:

@@ -90,6 +90,19 @@ def test_a_controller_too_slow_to_answer_is_given_longer_each_pass():
     assert set(refused.timeouts) == {1}  # refused at once: no reason to wait longer
 
 
+def test_a_session_stays_patient_with_a_slow_controller_until_it_answers():
+    """A watcher's fetches are one session's: each after a slow one waits longer, and an
+    answer brings the timeout back to the one given."""
+    flaky = Flaky(2, SlowError("no complete reply within 1s"))
+    watching = session(flaky, timeout=1)
+    for _failure in range(2):
+        with pytest.raises(FetchError):
+            watching.fetch()
+    watching.fetch()
+    watching.fetch()
+    assert flaky.timeouts[:3] == [1, 2, 4] and flaky.timeouts[-1] == 1
+
+
 def test_patience_never_runs_past_retry_for():
     flaky = Flaky(10 ** 6, SlowError("no complete reply within 1s"))
     with pytest.raises(FetchError):

@@ -18,7 +18,7 @@ import debian_chroot
 from fleet import (SETTLE, Barrier, OneShotFleet, SackdFleet, SlurmdFleet, WatcherFleet,
                    add_slurmd_nodes, fresh_controller, gaps, log_since, log_size, peak_rate,
                    push_round, registrations, request_times, summary)
-from straw_bench.measuring import CACHE, MIB, ROOT
+from straw_bench.measuring import CACHE, CACHED_BYTECODE, MIB, ROOT
 from straw_bench.playbooks import ansible_env, ansible_tool
 from watching import SLURM_UID
 
@@ -32,6 +32,9 @@ STALL = 4.0            # a pause this long between two REQUEST_CONFIG while host
 BENCHMARKS = os.path.join(ROOT, "benchmarks")
 PLOT = os.path.join(BENCHMARKS, "fleet.png")
 SACKD_SOURCE = os.path.join(CACHE, "sackd-forky")
+#: Watchers and one-shots run as users' do, with their bytecode cached (out of the tree);
+#: an empty PYTHONDONTWRITEBYTECODE is no setting.
+AS_USERS = dict(CACHED_BYTECODE, PYTHONDONTWRITEBYTECODE="")
 SLURMD_PORTS = 19000   # configless slurmd i listens on SLURMD_PORTS + i
 SUITES = {"26.05": "forky", "24.11": "trixie"}
 # Controllers: name, port (SlurmdPort is port + 1).
@@ -136,7 +139,7 @@ def push_phase(plan, work):
                 if kind == "watcher":
                     def make(c=c, n=n, here=here, release=release):
                         return WatcherFleet(c, n, here, munge_extra(c), port_base=listen_base(release),
-                                            stagger=STAGGER)
+                                            stagger=STAGGER, env=AS_USERS)
                 else:
                     def make(c=c, n=n, root=root):
                         return SackdFleet(root, c, n, HOST_PORTS)
@@ -164,7 +167,7 @@ def jwt_phase(plan, work):
                 here = os.path.join(work, "jwt-%s-%s" % (release, delay))
                 os.makedirs(here)
                 extra = ["--auth", "jwt"] + (["--hint-delay", delay] if delay else [])
-                fleet = WatcherFleet(c, plan.jwt_size, here, extra, env={"SLURM_JWT": token},
+                fleet = WatcherFleet(c, plan.jwt_size, here, extra, env=dict(AS_USERS, SLURM_JWT=token),
                                      port_base=listen_base(release), stagger=STAGGER,
                                      name="jwt")
                 try:
@@ -319,11 +322,11 @@ def storm_phase(plan, work):
                 barrier = Barrier(here)
                 if extra is None:
                     fleet = WatcherFleet(c, n, here, munge_extra(c), port_base=listen_base(release),
-                                         name="boot", barrier=barrier)
+                                         name="boot", barrier=barrier, env=AS_USERS)
                     rows.append(storm(c, "%s watchers" % n, fleet, barrier, 90, True))
                 else:
                     fleet = OneShotFleet(c, n, here, ["--auth", "munge", "--munge-key", c.munge_key]
-                                         + extra, barrier=barrier)
+                                         + extra, barrier=barrier, env=AS_USERS)
                     rows.append(storm(c, "%d %s" % (n, what), fleet, barrier, 150, False))
                 rows[-1]["release"] = label
                 time.sleep(6)  # a stall the storm provoked is over before the next one
@@ -431,7 +434,8 @@ def report(fleet):
              " port, so a lab controller takes N of them for N hosts (tests/integration/fleet.py)."
              " Watchers: `bin/straw --watch --request client --interval 600 --listen-address"
              " 127.0.1.i --auth munge --munge-key` (the controller's key, no munged; pushes"
-             " verified), started %.2f s apart. sackd (Debian's 26.05): each its own munged with a"
+             " verified; bytecode cached, as on users' hosts, as for every `bin/straw` here),"
+             " started %.2f s apart. sackd (Debian's 26.05): each its own munged with a"
              " TEST-NET origin, its own runtime directory and `--port`, as SlurmUser. One"
              " controller per kind and release; each round is a new line in nodes.conf, then"
              " `scontrol reconfigure`, timed from scontrol's return until each host's copy holds"

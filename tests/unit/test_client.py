@@ -103,6 +103,12 @@ def test_a_session_stays_patient_with_a_slow_controller_until_it_answers():
     assert flaky.timeouts[:3] == [1, 2, 4] and flaky.timeouts[-1] == 1
 
 
+def test_patience_is_never_less_than_the_timeout_given():
+    flaky = Flaky(2, SlowError("no complete reply within 200s"))
+    assert session(flaky, timeout=200, backoff=0.01, retries=3).fetch()
+    assert flaky.timeouts[:3] == [200, 200, 200]  # PATIENCE_MAX is 120: the timeout rules
+
+
 def test_patience_never_runs_past_retry_for():
     flaky = Flaky(10 ** 6, SlowError("no complete reply within 1s"))
     with pytest.raises(FetchError):

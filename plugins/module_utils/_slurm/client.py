@@ -101,8 +101,8 @@ class Session:
     answer in time is given twice as long at the next attempt, in this fetch or the session's
     next one (a watcher's), until it answers (up to PATIENCE_MAX, and never past retry_for): a
     queue of clients that all give up at the same timeout and join its back again is never
-    served. versions_path is a known_versions file: its
-    versions are tried first, and a negotiated one is written back when remember is set.
+    served. versions_path is a known_versions file: its versions are tried first, and a
+    negotiated one is written back when remember is set.
     exchange and exchange_all replace the network (tests' simulated controllers); without
     exchange_all, the versions a negotiation tries go one after the other.
     """
@@ -179,7 +179,7 @@ class Session:
                     attempts.append((str(address), error))
                     if isinstance(error, SlowError):
                         self.patience[address] = min(2 * self.patience.get(address, self.timeout),
-                                                     PATIENCE_MAX)
+                                                     max(PATIENCE_MAX, self.timeout))
                     if isinstance(error, RequestError) or not _retryable(error):
                         raise FetchError(attempts) from None
                     continue

@@ -344,21 +344,41 @@ def storm_phase(plan, work):
     return rows
 
 
+#: Which parts to measure: STRAW_BENCH_FLEET_PARTS=push,jwt (say) measures those again and
+#: keeps the others from the last run (fleet-last.json), which the report then says.
+PARTS = ("push", "jwt", "storms")
+
+
 def measure(plan):
+    wanted = [p for p in os.environ.get("STRAW_BENCH_FLEET_PARTS", ",".join(PARTS)).split(",")
+              if p in PARTS]
+    last_path = os.path.join(CACHE, "fleet-last.json")
+    last = {}
+    if len(wanted) < len(PARTS) and os.path.exists(last_path):
+        with open(last_path) as handle:
+            last = json.load(handle)
     work = tempfile.mkdtemp(prefix="straw-bench-fleet.")
     load = [os.getloadavg()[0]]
+    measured = dict(smoke=plan.smoke, cores=os.cpu_count() or 1, date=time.strftime("%Y-%m-%d"),
+                    kept={})
     try:
-        push, notes = push_phase(plan, work)
-        load.append(os.getloadavg()[0])
-        jwt = jwt_phase(plan, work)
-        load.append(os.getloadavg()[0])
-        storms = storm_phase(plan, work)
-        load.append(os.getloadavg()[0])
+        for part, run in (("push", push_phase), ("jwt", jwt_phase), ("storms", storm_phase)):
+            if part in wanted or part not in last:
+                result = run(plan, work)
+                if part == "push":
+                    measured["push"], measured["notes"] = result
+                else:
+                    measured[part] = result
+            else:
+                measured[part] = last[part]
+                if part == "push":
+                    measured["notes"] = last.get("notes", [])
+                measured["kept"][part] = last.get("kept", {}).get(part) or last.get("date", "?")
+            load.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    measured = dict(push=push, jwt=jwt, storms=storms, notes=notes, smoke=plan.smoke,
-                    cores=os.cpu_count() or 1, load=load, date=time.strftime("%Y-%m-%d"))
-    with open(os.path.join(CACHE, "fleet-last.json"), "w") as handle:  # to word it again
+    measured["load"] = load
+    with open(last_path, "w") as handle:  # to word it again
         json.dump(measured, handle, indent=1)
     return measured
 
@@ -442,8 +462,11 @@ def report(fleet):
              " the new bytes. Controller CPU from /proc (its own and its children's);"
              " REQUEST_CONFIG counted in its log. %d cores for everything; load average (one"
              " minute) before the pushes, the JWT fleet, the storms and at the end: %s (other"
-             " work on the machine shows as noise)." % (STAGGER, fleet["cores"], ", ".join(
-                 "%.1f" % x for x in fleet.get("load", []))),
+             " work on the machine shows as noise).%s" % (STAGGER, fleet["cores"], ", ".join(
+                 "%.1f" % x for x in fleet.get("load", [])), "".join(
+                     " The %s come from an earlier run (%s) of the same code." % (
+                         {"push": "push fan-out", "jwt": "JWT fleet", "storms": "boot storms"}[p],
+                         when) for p, when in sorted(fleet.get("kept", {}).items()))),
              "",
              "| daemon | release | N | registered (keys) | first | median | last (worst) | lost |"
              " controller CPU per reconfigure | REQUEST_CONFIG per reconfigure | fleet RSS | fleet PSS |",

@@ -76,11 +76,20 @@ class WatcherFleet:
         return sum_memory([d.pid for d in self.daemons])
 
     def stop(self):
-        for d in self.daemons:
-            if d.proc.poll() is None:
-                d.proc.send_signal(signal.SIGTERM)
-        for d in self.daemons:
-            d.stop()
+        stop_together(self.daemons)
+
+
+def stop_together(daemons, grace=10.0):
+    """SIGTERM to every one at once, SIGKILL to those still there after grace seconds in all
+    (a slurmd still fetching its configuration ignores SIGTERM)."""
+    for d in daemons:
+        if d.proc.poll() is None:
+            d.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: all(d.proc.poll() is not None for d in daemons), grace, step=0.1)
+    for d in daemons:
+        if d.proc.poll() is None:
+            d.proc.kill()
+        d.stop()
 
 
 class OneShotFleet:
@@ -108,8 +117,7 @@ class OneShotFleet:
         return [d.proc.poll() for d in self.daemons]
 
     def stop(self):
-        for d in self.daemons:
-            d.stop()
+        stop_together(self.daemons)
 
 
 class Barrier:
@@ -228,8 +236,7 @@ class ChrootFleet:
         return [d.proc.poll() for d in self.daemons]
 
     def stop(self):
-        for d in self.daemons:
-            d.stop()
+        stop_together(self.daemons)
         self._kill_leftovers()
         for path in reversed(self.mounted):
             subprocess.run(["umount", path], check=False)

@@ -98,11 +98,12 @@ class Session:
     the second (doubling after, drawn at random: pace.Backoff); retry_for keeps passing over
     them until that many seconds have gone by, while what failed may pass (an unreachable,
     busy, stalled or standby controller). A controller that took the connection but did not
-    answer in time is given twice as long at the next attempt, in this fetch or the session's
-    next one (a watcher's), until it answers (up to PATIENCE_MAX, and never past retry_for): a
-    queue of clients that all give up at the same timeout and join its back again is never
-    served. versions_path is a known_versions file: its versions are tried first, and a
-    negotiated one is written back when remember is set.
+    answer in time is given twice as long at the next pass (up to PATIENCE_MAX, and never past
+    retry_for): a queue of clients that all give up at the same timeout and join its back
+    again is never served. A new fetch starts from the timeout given, so that one fetch of a
+    watcher, which sees no signal meanwhile, never holds it longer than that. versions_path
+    is a known_versions file: its versions are tried first, and a negotiated one is written
+    back when remember is set.
     exchange and exchange_all replace the network (tests' simulated controllers); without
     exchange_all, the versions a negotiation tries go one after the other.
     """
@@ -136,8 +137,6 @@ class Session:
                              else _all_at_once(self.network))  # type: Optional[ExchangeAll]
         #: The last version that worked per controller: repeated fetches skip the probing.
         self.negotiated: Dict[Address, int] = {}
-        #: How long to wait for a controller that was too slow to answer, until it answers.
-        self.patience: Dict[Address, float] = {}
         self.versions_path = versions_path
         self.remember = remember and self.pinned is None
         if versions_path:
@@ -156,6 +155,7 @@ class Session:
         attempts: List[Tuple[str, SlurmConfigError]] = []
         waits: Optional[Backoff] = None
         until = time.monotonic() + self.retry_for
+        patience: Dict[Address, float] = {}  # for controllers too slow to answer, this fetch
         passes = 0
         while passes < self.retries or time.monotonic() < until:
             if passes and not any(_passing(error) for _server, error in attempts[-len(self.servers):]):
@@ -174,17 +174,16 @@ class Session:
             for address in self.servers:
                 try:
                     version, reply = self.negotiate(address, self._patient(
-                        asked, self.patience.get(address), until if passes > self.retries else None))
+                        asked, patience.get(address), until if passes > self.retries else None))
                 except SlurmConfigError as error:
                     attempts.append((str(address), error))
                     if isinstance(error, SlowError):
-                        self.patience[address] = min(2 * self.patience.get(address, self.timeout),
-                                                     max(PATIENCE_MAX, self.timeout))
+                        patience[address] = min(2 * patience.get(address, self.timeout),
+                                                max(PATIENCE_MAX, self.timeout))
                     if isinstance(error, RequestError) or not _retryable(error):
                         raise FetchError(attempts) from None
                     continue
                 self._learned(address, version)
-                self.patience.pop(address, None)
                 return FetchResult(reply.files, reply.spool_dir, str(address), reply.version,
                                    release_of(reply.version), _missing_includes(reply), address)
         raise FetchError(attempts)

@@ -78,10 +78,10 @@ def listen_base(release):
 def sackd_root():
     """A copy of the sackd chroot of the watching section for the fleet alone (the fleet
     clears its run directory and stops whatever runs in it), or None when there is none."""
-    if not os.path.exists(os.path.join(SACKD_SOURCE, ".bench-ready")):
+    if not debian_chroot.ready(SACKD_SOURCE):
         return None
     root = os.path.join(CACHE, "fleet-sackd-forky")
-    if not os.path.exists(os.path.join(root, ".bench-ready")):
+    if not debian_chroot.ready(root):
         if lab.mounts_under(root):
             return None
         shutil.rmtree(root, ignore_errors=True)

@@ -390,6 +390,22 @@ def test_a_name_whose_first_address_is_dead_negotiates(controllers, dual_stack):
     assert result.protocol_version == 38 << 8
 
 
+def test_a_source_address_probes_the_address_of_its_family(controllers, dual_stack):
+    # A watcher listening on an IPv4 address connects from it: the IPv6 address the name
+    # gives first cannot be reached from there, so the probes go to the IPv4 one.
+    controller = controllers(scripted([36, 37, 38]))
+    frames = {v << 8: request(v << 8) for v in (36, 37, 38)}
+    outcomes = exchange_all(Network(source="127.0.0.1"), Address(dual_stack, controller.port),
+                            frames, TIMEOUT, lambda got: False)
+    assert decode_reply(outcomes[38 << 8]).version == 38 << 8
+    assert settled_count(controller) == 3
+
+
+def test_a_source_with_no_address_of_its_family_is_named():
+    with pytest.raises(OSError, match="no address to connect to from ::1"):
+        sockets.first_address("127.0.0.1", 6817, "::1")
+
+
 # -- probe.exchange_all directly ----------------------------------------------------------------
 
 def request(version):

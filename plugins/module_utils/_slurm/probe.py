@@ -72,7 +72,7 @@ def _open(network: "Network", address: "Address", key: int, frame: bytes,
           deadline: Deadline) -> _Attempt:
     where = network.reached.get(address)
     if where is None:  # not reached before: the name's first address
-        where = sockets.first_address(resolver_host(address), address.port)
+        where = sockets.first_address(resolver_host(address), address.port, network.source)
     family = sockets.AF_INET6 if len(where) == 4 else sockets.AF_INET
     sock = sockets.socket(family, sockets.SOCK_STREAM)
     sock.setblocking(False)

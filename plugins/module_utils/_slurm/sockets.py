@@ -73,9 +73,23 @@ def gethostbyname(name: "str | bytes") -> str:
     return _impl.gethostbyname(host)
 
 
-def first_address(host: "str | bytes", port: int) -> "Tuple[object, ...]":
-    """The socket address of host's first stream address."""
-    return getaddrinfo(host, port, 0, SOCK_STREAM)[0][4]
+def _reachable_from(family: int, source: "Optional[str]") -> bool:
+    """Whether a connection to an address of family can leave from source (any, when None)."""
+    return source is None or (family == AF_INET6) == (":" in source)
+
+
+def _no_address(host: "str | bytes", source: "Optional[str]") -> OSError:
+    return OSError("%r has no address to connect to%s"
+                   % (host, " from %s" % source if source else ""))
+
+
+def first_address(host: "str | bytes", port: int,
+                  source: "Optional[str]" = None) -> "Tuple[object, ...]":
+    """The socket address of host's first stream address (of source's family, when given)."""
+    for family, _kind, _proto, _name, where in getaddrinfo(host, port, 0, SOCK_STREAM):
+        if _reachable_from(family, source):
+            return where
+    raise _no_address(host, source)
 
 
 def connect_tcp(host: "str | bytes", port: int, seconds: float,
@@ -85,7 +99,7 @@ def connect_tcp(host: "str | bytes", port: int, seconds: float,
     local address to connect from; addresses of the other family are skipped."""
     error: Optional[OSError] = None
     for family, kind, proto, _name, where in getaddrinfo(host, port, 0, SOCK_STREAM):
-        if source is not None and (family == AF_INET6) != (":" in source):
+        if not _reachable_from(family, source):
             continue
         sock = socket(family, kind, proto)
         try:
@@ -97,8 +111,7 @@ def connect_tcp(host: "str | bytes", port: int, seconds: float,
         except OSError as exc:
             sock.close()
             error = exc
-    raise error or OSError("%r has no address to connect to%s"
-                           % (host, " from %s" % source if source else ""))
+    raise error or _no_address(host, source)
 
 
 def connect_unix(path: str, seconds: float) -> "_impl.socket":

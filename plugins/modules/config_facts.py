@@ -134,7 +134,7 @@ options:
       - Seconds allowed for each controller (connect and reply).
       - A controller that took the connection but did not answer in time is given twice as long
         at the next pass, up to 120 seconds, so that hosts queued at a busy controller stay in
-        its queue.
+        its queue. The only controller given is given all the time O(retry_for) has left.
     type: float
     default: 10
   retries:

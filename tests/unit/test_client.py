@@ -83,11 +83,23 @@ def test_a_controller_too_slow_to_answer_is_given_longer_each_pass():
     """A queue of clients that all give up after the same timeout and join its back again is
     never served: each pass waits twice as long for a slow controller, within retry_for."""
     flaky = Flaky(3, SlowError("no complete reply within 1s"))
-    assert session(flaky, timeout=1, backoff=0.01, retries=3, retry_for=20).fetch()
+    assert session(flaky, timeout=1, backoff=0.01, retries=4).fetch()
     assert flaky.timeouts[:4] == [1, 2, 4, 8]
     refused = Flaky(3, NetworkError("cannot connect: Connection refused"))
     assert session(refused, timeout=1, backoff=0.01, retry_for=20).fetch()
     assert set(refused.timeouts) == {1}  # refused at once: no reason to wait longer
+    two = Flaky(2, SlowError("no complete reply within 1s"))
+    assert session(two, servers=["ctl1", "ctl2"], timeout=1, backoff=0.01, retry_for=20).fetch()
+    assert two.timeouts[:3] == [1, 1, 2]  # each server its own patience
+
+
+def test_a_lone_controller_that_took_the_request_is_waited_for_until_retry_for_ends():
+    """With no one else to ask, a new connection would only join the back of its queue
+    behind the request we left: after one timeout, the next pass waits all that is left."""
+    flaky = Flaky(1, SlowError("no complete reply within 1s"))
+    started = time.monotonic()
+    assert session(flaky, timeout=1, backoff=0.01, retry_for=20).fetch()
+    assert flaky.timeouts[0] == 1 and 19 - (time.monotonic() - started) < flaky.timeouts[1] <= 20
 
 
 def test_each_fetch_starts_from_the_timeout_given():
@@ -109,11 +121,12 @@ def test_patience_is_never_less_than_the_timeout_given():
 
 
 def test_patience_never_runs_past_retry_for():
-    flaky = Flaky(10 ** 6, SlowError("no complete reply within 1s"))
-    with pytest.raises(FetchError):
-        session(flaky, timeout=0.2, backoff=0.01, retry_for=0.6).fetch()
-    assert flaky.timeouts[1] == 0.4 and all(t <= 0.6 for t in flaky.timeouts)
-    assert min(flaky.timeouts) == 0.2  # never under the timeout given
+    for servers in (["ctl1"], ["ctl1", "ctl2"]):
+        flaky = Flaky(10 ** 6, SlowError("no complete reply within 1s"))
+        with pytest.raises(FetchError):
+            session(flaky, servers=servers, timeout=0.2, backoff=0.01, retry_for=0.6).fetch()
+        assert len(flaky.timeouts) > len(servers) and all(t <= 0.6 for t in flaky.timeouts)
+        assert min(flaky.timeouts) == 0.2  # never under the timeout given
 
 
 def test_retry_for_ends_on_time_and_names_the_last_failures():

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from _slurm import sockets
 from _slurm.errors import ClosedError, HttpReplyError, NetworkError, ReplyError, RequestError
 from _slurm.transport import DEFAULT_MAX_FRAME, Address, Network, parse_address
 from fixtures.hostile import raw_body
@@ -91,6 +92,24 @@ def test_silence_ends_at_the_deadline():
         with pytest.raises(NetworkError, match="no complete reply within 0.5s"):
             exchange(Address("127.0.0.1", listener.port), REQUEST, 0.5)
         assert time.monotonic() - start < 2
+    finally:
+        listener.close()
+
+
+def test_connections_are_kept_alive():
+    """A client that waits long for a busy controller learns within about 25 s that its host
+    went away, rather than at the end of the wait."""
+    listener = silent_listener()
+    try:
+        sock = sockets.connect_tcp("127.0.0.1", listener.port, 2)
+        try:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+            idle = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
+            every = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL)
+            count = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT)
+            assert idle + every * count <= 30
+        finally:
+            sock.close()
     finally:
         listener.close()
 

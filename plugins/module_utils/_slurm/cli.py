@@ -133,7 +133,8 @@ SECTIONS: "List[Tuple[str, List[Option]]]" = [
                library="sack_socket"),
         Option(("--timeout",), _seconds, 10.0, "SECONDS",
                "seconds allowed for each controller (default: 10); one that took\n"
-               "the connection but did not answer gets twice as long next pass"),
+               "the connection but did not answer gets twice as long next pass,\n"
+               "and the only one given, all that --retry-for has left"),
         Option(("--retries",), _at_least_one, 1, "N",
                "passes over the list of controllers (default: 1)"),
         Option(("--retry-for",), _seconds_or_zero, 0.0, "SECONDS",

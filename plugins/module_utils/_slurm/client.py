@@ -43,6 +43,7 @@ REQUEST_SETS = {"slurmd": CONFIG_REQUEST_SLURMD, "client": CONFIG_REQUEST_CLIENT
 RETRY_WAIT_MAX = 30.0
 #: The longest a later pass waits for a controller that was too slow to answer in time.
 PATIENCE_MAX = 120.0
+_UNTIL_THE_END = float("inf")  # a lone controller's patience: all retry_for has left
 
 
 class FetchResult(NamedTuple):
@@ -97,11 +98,14 @@ class Session:
     negotiated). retries is the number of passes over the servers, backoff the wait before
     the second (doubling after, drawn at random: pace.Backoff); retry_for keeps passing over
     them until that many seconds have gone by, while what failed may pass (an unreachable,
-    busy, stalled or standby controller). A controller that took the connection but did not
-    answer in time is given twice as long at the next pass (up to PATIENCE_MAX, and never past
-    retry_for): a queue of clients that all give up at the same timeout and join its back
-    again is never served. A new fetch starts from the timeout given, so that one fetch of a
-    watcher, which sees no signal meanwhile, never holds it longer than that. versions_path
+    busy, stalled or standby controller). A queue of clients that all give up at the same
+    timeout and join its back again is never served, as the controller answers the requests
+    they left first: so a controller that took the connection but did not answer in time is
+    given twice as long at the next pass (up to PATIENCE_MAX, and never past retry_for), and a
+    lone controller within retry_for, with no one else to ask, until retry_for ends
+    (sockets.keep_alive notices its host going away meanwhile). A new fetch starts from the
+    timeout given, so that one fetch of a watcher, which sees no signal meanwhile, never
+    holds it longer than that. versions_path
     is a known_versions file: its versions are tried first, and a negotiated one is written
     back when remember is set.
     exchange and exchange_all replace the network (tests' simulated controllers); without
@@ -156,6 +160,7 @@ class Session:
         waits: Optional[Backoff] = None
         until = time.monotonic() + self.retry_for
         patience: Dict[Address, float] = {}  # for controllers too slow to answer, this fetch
+        alone = len(self.servers) == 1 and self.retry_for > 0
         passes = 0
         while passes < self.retries or time.monotonic() < until:
             if passes and not any(_passing(error) for _server, error in attempts[-len(self.servers):]):
@@ -174,12 +179,13 @@ class Session:
             for address in self.servers:
                 try:
                     version, reply = self.negotiate(address, self._patient(
-                        asked, patience.get(address), until if passes > self.retries else None))
+                        asked, patience.get(address), until if passes > self.retries or alone else None))
                 except SlurmConfigError as error:
                     attempts.append((str(address), error))
-                    if isinstance(error, SlowError):
-                        patience[address] = min(2 * patience.get(address, self.timeout),
-                                                max(PATIENCE_MAX, self.timeout))
+                    if isinstance(error, SlowError):  # it has our request queued
+                        patience[address] = (_UNTIL_THE_END if alone else
+                                             min(2 * patience.get(address, self.timeout),
+                                                 max(PATIENCE_MAX, self.timeout)))
                     if isinstance(error, RequestError) or not _retryable(error):
                         raise FetchError(attempts) from None
                     continue
@@ -191,12 +197,12 @@ class Session:
     def _patient(self, asked: Request, patience: Optional[float],
                  until: Optional[float]) -> Request:
         """asked, waiting patience seconds for each reply (within retry_for: no later than
-        until, and never less than the timeout given)."""
+        until), never less than the timeout given."""
         if patience is None:
             return asked
         if until is not None:
-            patience = max(self.timeout, min(patience, until - time.monotonic()))
-        return asked._replace(timeout=patience)
+            patience = min(patience, until - time.monotonic())
+        return asked._replace(timeout=max(self.timeout, patience))
 
     def negotiate(self, address: Address, request: Request) -> Tuple[int, ConfigReply]:
         """One controller: a version it accepts, and its reply; raises what it told us.

@@ -77,6 +77,7 @@ def _open(network: "Network", address: "Address", key: int, frame: bytes,
     sock = sockets.socket(family, sockets.SOCK_STREAM)
     sock.setblocking(False)
     try:
+        sockets.keep_alive(sock)
         if network.source is not None:
             sock.bind((network.source, 0))
         sock.connect(where)

@@ -73,6 +73,22 @@ def gethostbyname(name: "str | bytes") -> str:
     return _impl.gethostbyname(host)
 
 
+#: Idle seconds before the first probe, seconds between probes, probes unanswered: a
+#: connection whose peer died or rebooted fails within about 25 s.
+_KEEPALIVE = (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+
+
+def keep_alive(sock: "_impl.socket") -> None:
+    """Has the kernel probe the connection while it is idle: a client that waits long for a
+    busy controller's reply then learns that the controller's host went away, instead of
+    waiting on to the end. A busy controller's kernel answers the probes."""
+    sock.setsockopt(SOL_SOCKET, _impl.SO_KEEPALIVE, 1)
+    for name, value in _KEEPALIVE:
+        option = getattr(_impl, name, None)  # Linux's names; elsewhere the system's defaults
+        if option is not None:
+            sock.setsockopt(_impl.IPPROTO_TCP, option, value)
+
+
 def _reachable_from(family: int, source: "Optional[str]") -> bool:
     """Whether a connection to an address of family can leave from source (any, when None)."""
     return source is None or (family == AF_INET6) == (":" in source)
@@ -104,6 +120,7 @@ def connect_tcp(host: "str | bytes", port: int, seconds: float,
         sock = socket(family, kind, proto)
         try:
             sock.settimeout(seconds)
+            keep_alive(sock)
             if source is not None:
                 sock.bind((source, 0))
             sock.connect(where)

@@ -547,6 +547,8 @@ def report(fleet):
         if r.get("why"):
             lines.append("| %s | %s | failed: %s | | | | | | |"
                          % (r["release"], r["what"], r["why"].replace("|", "/")))
+            if not r["got"]:
+                continue
         lines.append("| %s | %s | %d of %d | %s | %s | %d | %d | %d | %s |" % (
             r["release"], r["what"], r["got"], r["n"], seconds(r["median"]), seconds(r["last"]),
             r["failed"], r["rpcs"], r["peak"], pauses(r["gaps"])))
@@ -604,8 +606,10 @@ def estimate(fleet, by):
                   " bursts of queries. An earlier run of this section measured every 24.11 row"
                   " that way (the lab's chroots had no /etc/hosts), and 24.11 looked unable to"
                   " take a storm; resolving from /etc/hosts, it takes one as 26.05 does. Under a"
-                  " slow resolver the queue drains only if clients stay in it: a pass that timed"
-                  " out waits twice as long at the next (%s)." % "; ".join(
+                  " slow resolver the queue drains only if clients stay in it, as the controller"
+                  " answers first the requests that clients gave up on: a one-shot run with"
+                  " --retry-for and one controller waits, after one timeout, for all the time left"
+                  " (%s)." % "; ".join(
                       "%s: %d of %d%s" % (r["what"], r["got"], r["n"],
                                           ", last after %s" % seconds(r["last"]) if r["last"] else "")
                       for r in slow)]

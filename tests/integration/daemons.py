@@ -64,11 +64,12 @@ class Daemon:
 
     def rss(self):
         """Resident memory (VmRSS) in bytes."""
-        with open("/proc/%d/status" % self.pid) as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        return 0
+        return resident(self.pid).get("rss", 0)
+
+    def memory(self):
+        """RSS in bytes, split: anonymous (the process's own) and file pages (the interpreter's
+        or daemon's code, shared with every process that maps the same files)."""
+        return resident(self.pid)
 
     def cpu_seconds(self):
         """User and system CPU time used so far."""
@@ -98,3 +99,15 @@ class Daemon:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+def resident(pid):
+    """VmRSS, RssAnon and RssFile of process pid, in bytes."""
+    wanted = {"VmRSS:": "rss", "RssAnon:": "anon", "RssFile:": "file"}
+    figures = {}
+    with open("/proc/%d/status" % pid) as handle:
+        for line in handle:
+            name = wanted.get(line.split(None, 1)[0] if line.strip() else "")
+            if name:
+                figures[name] = int(line.split()[1]) * 1024
+    return figures

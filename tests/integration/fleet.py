@@ -289,8 +289,10 @@ def add_slurmd_nodes(c, n, port_base):
                    check=False, timeout=120)
     shown = ["chroot", c.root, "env", "SLURM_CONF=/srv/%s/slurm.conf" % c.name, "scontrol",
              "show", "node", "%s%d" % (SLURMD_NAME, n)]
+    # A controller that looks up each peer (24.11) and a resolver that drops queries can
+    # take minutes over this.
     return wait_for(lambda: subprocess.run(shown, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                           check=False).returncode == 0, 60, step=0.5)
+                                           check=False).returncode == 0, 180, step=0.5)
 
 
 class SlurmdFleet(ChrootFleet):

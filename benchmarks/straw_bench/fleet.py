@@ -247,6 +247,24 @@ def slurmd_storm(c, n, work, label):
     return row
 
 
+def sackd_storm(c, n, work, label):
+    """n sackd (the push fleet's, 25.05+) started at one instant: timed until each holds the
+    files."""
+    what = "%d sackd" % n
+    root = sackd_root()
+    if root is None:
+        return dict(release=label, what=what, n=n, got=0, last=None, median=None, failed=0,
+                    rpcs=0, peak=0, gaps=[], why="the sackd chroot is not built")
+    print("benchmarks: fleet: a boot storm of %s on %s" % (what, label), flush=True)
+    here = os.path.join(work, "storm-sackd-%s" % label.replace(" ", "").replace(",", "-"))
+    os.makedirs(here)
+    barrier = Barrier(here)
+    fleet = SackdFleet(root, c, n, HOST_PORTS, barrier=barrier)
+    row = storm(c, what, fleet, barrier, 90, True)
+    row["release"] = label
+    return row
+
+
 def role_storm(c, n, work):
     """The role on n local hosts at once (forks=n), each writing its own directory."""
     playbook = ansible_tool("ansible-playbook")
@@ -336,6 +354,8 @@ def storm_phase(plan, work):
                 row = role_storm(c, plan.role_size, work)
                 if row is not None:
                     rows.append(row)
+            if resolver == "files" and release != "24.11":  # 24.11's has no --port
+                rows.append(sackd_storm(c, n, work, label))
             row = slurmd_storm(c, n, work, label)  # last: its nodes stay in the configuration
             if row is not None:
                 rows.append(row)
@@ -535,7 +555,9 @@ def report(fleet):
               " the role (`straw.slurm.configless`, config_facts, `configless_services: false`,"
               " `configless_packages: false`, `configless_refresh: none`, default"
               " `configless_retry_for: 60`) by ansible-playbook over N local hosts with forks=N,"
-              " timed from the playbook's start; configless slurmd (Debian's, of the controller's"
+              " timed from the playbook's start; sackd as above, on 26.05 only (24.11's has no"
+              " --port, so one machine holds one), timed until it holds nodes.conf;"
+              " configless slurmd (Debian's, of the controller's"
               " release: `slurmd -D --conf-server`, each its own host as sackd's above, with its"
               " own /run and spool directory, nodes sd1..sdN added to nodes.conf and"
               " `CgroupPlugin=disabled`, as this machine has no cgroup a slurmd could use),"

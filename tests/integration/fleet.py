@@ -243,9 +243,10 @@ class ChrootFleet:
 
 
 class SackdFleet(ChrootFleet):
-    """N sackd hosts, each with its runtime directory and --port port_base + i (25.05+)."""
+    """N sackd hosts, each with its runtime directory and --port port_base + i (25.05+); with
+    a barrier, all of them wait there and go together."""
 
-    def __init__(self, root, c, n, port_base):
+    def __init__(self, root, c, n, port_base, barrier=None):
         super().__init__(root, c, n)
         for i in range(1, n + 1):
             self._in(["install", "-d", "-o", "slurm", "-g", "slurm", self.here(i) + "/slurm"])
@@ -258,6 +259,8 @@ class SackdFleet(ChrootFleet):
                       '--port "$4"')
             argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
                     here, c.server, root, str(port_base + i)]
+            if barrier is not None:
+                argv = barrier.wrap(argv)
             self.daemons.append(Daemon(in_uts("sackd%d" % i, argv), here + "/sackd.log",
                                        label="sackd%d" % i))
 

@@ -224,25 +224,29 @@ def storm(c, what, fleet, barrier, timeout, watchers):
                 rpcs=len(moments), peak=peak_rate(moments), gaps=gaps(moments, STALL))
 
 
+def unmeasured(label, what, n, why):
+    """The row of a storm that could not be run, saying why."""
+    return dict(release=label, what=what, n=n, got=0, last=None, median=None, failed=0, rpcs=0,
+                peak=0, gaps=[], why=why)
+
+
 def slurmd_storm(c, n, work, label):
     """n configless slurmd (Debian's, the controller's release) started at one instant, as
     sackd's fleet runs: each its own host; timed until its conf-cache holds the files."""
+    what = "%d configless slurmd" % n
     suite = SUITES.get(c.release)
     root, why = debian_chroot.build(os.path.join(CACHE, "slurmd-%s" % suite), suite,
                                     "slurmd,munge,procps", "slurmd")
     if root is None:
-        return dict(release=label, what="%d configless slurmd" % n, n=n, got=0, last=None,
-                    median=None, failed=0, rpcs=0, peak=0, gaps=[], why=why)
-    print("benchmarks: fleet: a boot storm of %d configless slurmd on %s" % (n, label), flush=True)
+        return unmeasured(label, what, n, why)
+    print("benchmarks: fleet: a boot storm of %s on %s" % (what, label), flush=True)
     if add_slurmd_nodes(c, n, SLURMD_PORTS) is None:
-        return dict(release=label, what="%d configless slurmd" % n, n=n, got=0, last=None,
-                    median=None, failed=0, rpcs=0, peak=0, gaps=[],
-                    why="the controller did not take the nodes sd1..sd%d" % n)
+        return unmeasured(label, what, n, "the controller did not take the nodes sd1..sd%d" % n)
     here = os.path.join(work, "storm-slurmd-%s" % label.replace(" ", "").replace(",", "-"))
     os.makedirs(here)
     barrier = Barrier(here)
     fleet = SlurmdFleet(root, c, n, barrier=barrier)
-    row = storm(c, "%d configless slurmd" % n, fleet, barrier, 90, True)
+    row = storm(c, what, fleet, barrier, 90, True)
     row["release"] = label
     return row
 
@@ -253,8 +257,7 @@ def sackd_storm(c, n, work, label):
     what = "%d sackd" % n
     root = sackd_root()
     if root is None:
-        return dict(release=label, what=what, n=n, got=0, last=None, median=None, failed=0,
-                    rpcs=0, peak=0, gaps=[], why="the sackd chroot is not built")
+        return unmeasured(label, what, n, "the sackd chroot is not built")
     print("benchmarks: fleet: a boot storm of %s on %s" % (what, label), flush=True)
     here = os.path.join(work, "storm-sackd-%s" % label.replace(" ", "").replace(",", "-"))
     os.makedirs(here)

@@ -131,7 +131,8 @@ def floors():
     rows = []
     for label, modules in (("Python alone", ()), ("Python, the watcher's modules imported",
                                                   WATCHER_MODULES)):
-        idle_interpreter(modules)  # caches the bytecode of the modules no watcher loaded
+        if modules:
+            idle_interpreter(modules)  # caches the bytecode of the modules no watcher loaded
         rows.append(dict(idle_interpreter(modules), label=label, cpu=None))
     return rows
 
@@ -255,7 +256,7 @@ def report(watch):
     for r in watch["latency"]:
         lines.append("| %s | %d of %d | %s | %s | %.2f | %s |" % (
             r["label"], r["landed"], r["tried"], ms(r["median"]), ms(r["p99"]), r["rpcs"],
-            "-" if r["rss"] is None else "%.1f MiB" % (r["rss"] / MIB)))
+            mib(r["rss"])))
     for release, why in sorted(watch["sackd_notes"].items()):
         lines.append("| sackd %s | not measured: %s | | | | |" % (release, why))
     lines += ["", "At rest: %g s with nothing happening, after the pushes above (goals for the"
@@ -269,8 +270,8 @@ def report(watch):
     for r in watch["rest"]:
         goal = "-" if r["label"].startswith(("sackd", "Python")) else (
             "met" if r["rss"] <= REST_GOAL_MIB * MIB and r["cpu"] < 0.05 else "missed")
-        lines.append("| %s | %.1f MiB | %s | %s | %s | %s |" % (
-            r["label"], r["rss"] / MIB, mib(r.get("anon")), mib(r.get("file")),
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            r["label"], mib(r["rss"]), mib(r.get("anon")), mib(r.get("file")),
             "-" if r["cpu"] is None else "%.0f ms" % (r["cpu"] * 1e3), goal))
     lines += floor_note(watch["rest"])
     j = watch["jwt"]

@@ -64,7 +64,7 @@ class Daemon:
 
     def rss(self):
         """Resident memory (VmRSS) in bytes."""
-        return resident(self.pid).get("rss", 0)
+        return self.memory().get("rss", 0)
 
     def memory(self):
         """RSS in bytes, split: anonymous (the process's own) and file pages (the interpreter's
@@ -103,11 +103,11 @@ class Daemon:
 
 def resident(pid):
     """VmRSS, RssAnon and RssFile of process pid, in bytes."""
-    wanted = {"VmRSS:": "rss", "RssAnon:": "anon", "RssFile:": "file"}
+    wanted = {"VmRSS": "rss", "RssAnon": "anon", "RssFile": "file"}
     figures = {}
     with open("/proc/%d/status" % pid) as handle:
         for line in handle:
-            name = wanted.get(line.split(None, 1)[0] if line.strip() else "")
-            if name:
-                figures[name] = int(line.split()[1]) * 1024
+            key, _, value = line.partition(":")
+            if key in wanted:
+                figures[wanted[key]] = int(value.split()[0]) * 1024
     return figures

@@ -105,9 +105,8 @@ class Session:
     lone controller within retry_for, with no one else to ask, until retry_for ends
     (sockets.keep_alive notices its host going away meanwhile). A new fetch starts from the
     timeout given, so that one fetch of a watcher, which sees no signal meanwhile, never
-    holds it longer than that. versions_path
-    is a known_versions file: its versions are tried first, and a negotiated one is written
-    back when remember is set.
+    holds it longer than that. versions_path is a known_versions file: its versions are tried
+    first, and a negotiated one is written back when remember is set.
     exchange and exchange_all replace the network (tests' simulated controllers); without
     exchange_all, the versions a negotiation tries go one after the other.
     """

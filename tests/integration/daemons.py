@@ -107,7 +107,7 @@ def resident(pid):
     figures = {}
     with open("/proc/%d/status" % pid) as handle:
         for line in handle:
-            key, _, value = line.partition(":")
+            key, _colon, value = line.partition(":")
             if key in wanted:
                 figures[wanted[key]] = int(value.split()[0]) * 1024
     return figures
